@@ -254,6 +254,42 @@ impl Sdk {
     }
 }
 
+/// Finds the SDK to build against: `$QDEV_SDK` (an SDK root), else the
+/// `prefix` of pkg-config's `qemu-device`, else the cache entry for the
+/// default QEMU binary. The error names the command that creates one.
+pub fn locate() -> Result<Sdk> {
+    if let Some(root) = std::env::var_os("QDEV_SDK").filter(|v| !v.is_empty()) {
+        return Sdk::open(Path::new(&root))
+            .map_err(|e| SdkError(format!("QDEV_SDK={}: {e}", Path::new(&root).display())));
+    }
+    let pc = Command::new("pkg-config")
+        .args(["--variable=prefix", "qemu-device"])
+        .output();
+    if let Ok(out) = pc {
+        let prefix = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if out.status.success() && !prefix.is_empty() {
+            return Sdk::open(Path::new(&prefix));
+        }
+    }
+    let binary = crate::qemu::default_binary();
+    let qemu = QemuBinary::inspect(&binary).map_err(|e| {
+        SdkError(format!(
+            "no QEMU device SDK: QDEV_SDK is not set, pkg-config knows no qemu-device, \
+             and the default QEMU cannot be inspected ({e})"
+        ))
+    })?;
+    let root = cache::sdks_dir().join(sdk_key(&qemu.version, &qemu.package));
+    Sdk::open(&root).map_err(|_| {
+        SdkError(format!(
+            "no QEMU device SDK for QEMU {} ({}): run `cargo qdev sdk` to create it in {} \
+             (or set QDEV_SDK to an SDK directory)",
+            qemu.describe(),
+            qemu.path.display(),
+            root.display()
+        ))
+    })
+}
+
 /// The cache key of an SDK: its version and package string, made path-safe.
 pub fn sdk_key(version: &str, package: &str) -> String {
     describe_version(version, package)
