@@ -23,6 +23,8 @@ const FUNCTIONS: &[&str] = &[
     "object_class_get_list",
     "object_class_get_name",
     "object_class_by_name",
+    "object_class_property_set_description",
+    "object_resolve_path",
     // qdev, properties, reset, GPIO lines
     "device_class_set_props_n",
     "device_class_set_legacy_reset",
@@ -109,6 +111,7 @@ const FUNCTIONS: &[&str] = &[
     "g_free",
     "g_malloc0",
     "g_strdup",
+    "g_slist_free",
 ];
 
 /// Types the runtime uses directly (functions pull in the rest).
@@ -144,6 +147,8 @@ const TYPES: &[&str] = &[
     "Error",
     "Clock",
     "module_init_type",
+    "GSList",
+    "VersionTriple",
     "device_endian",
     "DeviceCategory",
 ];
@@ -151,6 +156,7 @@ const TYPES: &[&str] = &[
 /// Constants and macros the runtime uses.
 const VARS: &[&str] = &[
     "TYPE_.*",
+    "INTERFACE_.*",
     "PCI_.*",
     "LOG_GUEST_ERROR",
     "LOG_UNIMP",

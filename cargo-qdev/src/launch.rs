@@ -150,7 +150,7 @@ pub fn check_module(qemu: &QemuBinary, module: &Path) -> Result<ModuleInfo, Laun
             qemu_path: qemu.path.clone(),
         });
     }
-    if !info.targets.iter().any(|t| *t == qemu.target) {
+    if !info.targets.contains(&qemu.target) {
         return Err(LaunchError::Target {
             module: module.to_path_buf(),
             targets: info.targets.clone(),

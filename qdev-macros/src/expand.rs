@@ -1,0 +1,653 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Stage 3: generate the `Device` impl, the property storage and the
+//! registration constructor from a checked model. Everything is named by
+//! absolute path (`::qdev_runtime::...`).
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{ExprPath, Ident};
+
+use crate::model::{lit, Bus, Line, Model, PropType, Register, Storage};
+use crate::validate::{reg_end, CheckedRegion};
+
+fn width_mask(width: u32) -> u64 {
+    if width >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (width * 8)) - 1
+    }
+}
+
+fn int_ty(width: u32) -> Ident {
+    format_ident!("u{}", width * 8)
+}
+
+/// The per-bit semantics of a register as a `Semantics` literal.
+fn semantics(r: &Register) -> TokenStream {
+    let all = width_mask(r.width) & !r.reserved;
+    let mut m = std::collections::BTreeMap::<&str, u64>::new();
+    let mut covered = 0u64;
+    for (k, mask, _) in &r.masks {
+        *m.entry(k.as_str()).or_default() |= mask;
+        covered |= mask;
+    }
+    let rest = all & !covered;
+    if r.masks.is_empty() || r.access_explicit {
+        *m.entry(r.access.as_str()).or_default() |= rest;
+    }
+    let get = |k: &str| m.get(k).copied().unwrap_or(0);
+    let (rw, wo) = (get("rw") | get("wo"), get("wo"));
+    let (w1c, w1s, w0c, toggle, rc, rs) = (
+        get("w1c"),
+        get("w1s"),
+        get("w0c"),
+        get("toggle"),
+        get("rc"),
+        get("rs"),
+    );
+    let width_mask = width_mask(r.width);
+    let reserved = r.reserved;
+    quote! {
+        ::qdev_runtime::Semantics {
+            width_mask: #width_mask, rw: #rw, wo: #wo, w1c: #w1c, w1s: #w1s, w0c: #w0c,
+            toggle: #toggle, rc: #rc, rs: #rs, reserved: #reserved,
+        }
+    }
+}
+
+fn sem_is_read_only(r: &Register) -> bool {
+    let all = width_mask(r.width) & !r.reserved;
+    let mut writable = 0u64;
+    for (k, mask, _) in &r.masks {
+        if k != "ro" && k != "rc" && k != "rs" {
+            writable |= mask;
+        }
+    }
+    let covered: u64 = r.masks.iter().map(|m| m.1).fold(0, |a, b| a | b);
+    if (r.masks.is_empty() || r.access_explicit) && !["ro", "rc", "rs"].contains(&r.access.as_str()) {
+        writable |= all & !covered;
+    }
+    writable == 0
+}
+
+fn sem_is_write_only(r: &Register) -> bool {
+    r.masks.is_empty() && r.access == "wo"
+}
+
+/// Checks a hook's signature where the user wrote it.
+fn hook_check(path: &ExprPath, sig: TokenStream) -> TokenStream {
+    quote_spanned! {path.span()=> let _: #sig = #path; }
+}
+
+struct Arms {
+    read: Vec<TokenStream>,
+    write: Vec<TokenStream>,
+    checks: Vec<TokenStream>,
+}
+
+fn register_arms(r: &Register, arms: &mut Arms) {
+    let name = lit(&r.name);
+    let w = r.width;
+    let ty = int_ty(w);
+    let start = r.offset;
+    let last = reg_end(r) - 1;
+    let stride = r.stride.unwrap_or(u64::from(w));
+    let sem = semantics(r);
+    let array = r.count > 1;
+    // Index and lane of the access within the register (array).
+    let locate = if array {
+        quote! {
+            let __idx = ((offset - #start) / #stride) as usize;
+            let __lane = ((offset - #start) % #stride) as u32;
+            if __lane >= #w {
+                return ::qdev_runtime::__private::unmapped(__D, region, offset, size, __WRITE);
+            }
+        }
+    } else {
+        quote! { let __lane = (offset - #start) as u32; }
+    };
+    let idx_arg = if array { quote!(__idx,) } else { quote!() };
+    let idx_ty = if array { quote!(usize,) } else { quote!() };
+    let unimp_read = if r.unimplemented {
+        quote! { ::qdev_runtime::__private::unimplemented(__D, region, #name, offset, None); }
+    } else {
+        quote!()
+    };
+    let unimp_write = if r.unimplemented {
+        quote! { ::qdev_runtime::__private::unimplemented(__D, region, #name, offset, Some(value)); }
+    } else {
+        quote!()
+    };
+    let straddle = quote! {
+        if __lane + size > #w {
+            return ::qdev_runtime::__private::straddle(__D, region, #name, offset, size);
+        }
+    };
+
+    for hook in [&r.after_read].into_iter().flatten() {
+        arms.checks.push(hook_check(hook, quote!(fn(&mut Self, #idx_ty #ty))));
+    }
+    for hook in [&r.after_write].into_iter().flatten() {
+        if matches!(r.storage, Storage::Field(_)) {
+            arms.checks.push(hook_check(hook, quote!(fn(&mut Self, #idx_ty #ty))));
+        }
+    }
+    if let Some(hook) = &r.before_write {
+        arms.checks.push(hook_check(hook, quote!(fn(&mut Self, #idx_ty #ty, #ty) -> #ty)));
+    }
+
+    match &r.storage {
+        Storage::Field(field) => {
+            let place = if array {
+                quote!(self.#field[__idx])
+            } else {
+                quote!(self.#field)
+            };
+            let after_read = r
+                .after_read
+                .as_ref()
+                .map(|h| quote!(#h(self, #idx_arg __ret as #ty);));
+            let read_body = if sem_is_write_only(r) {
+                quote! { return ::qdev_runtime::__private::write_only(__D, region, #name, offset); }
+            } else {
+                quote! {
+                    const __SEM: ::qdev_runtime::Semantics = #sem;
+                    let (__ret, __new) = __SEM.read(#place as u64);
+                    if __SEM.read_has_side_effects() {
+                        #place = __new as #ty;
+                    }
+                    #after_read
+                    ::qdev_runtime::regs::lane_read(__ret, __lane, size)
+                }
+            };
+            arms.read.push(quote! {
+                #start..=#last => {
+                    const __WRITE: Option<u64> = None;
+                    #locate
+                    #straddle
+                    #unimp_read
+                    #read_body
+                }
+            });
+            let before = r
+                .before_write
+                .as_ref()
+                .map(|h| quote!(let __new = #h(self, #idx_arg __old as #ty, __new as #ty) as u64;));
+            let after = r
+                .after_write
+                .as_ref()
+                .map(|h| quote!(#h(self, #idx_arg __new as #ty);));
+            let write_body = if sem_is_read_only(r) {
+                quote! { ::qdev_runtime::__private::read_only(__D, region, #name, offset, value); }
+            } else {
+                quote! {
+                    const __SEM: ::qdev_runtime::Semantics = #sem;
+                    let __old = #place as u64;
+                    let __value = __SEM.merge_lane(__old, value, __lane, size);
+                    let __bad = __SEM.reserved_violation(__old, __value);
+                    if __bad != 0 {
+                        ::qdev_runtime::__private::reserved(__D, region, #name, offset, __bad);
+                    }
+                    let __new = __SEM.write(__old, __value);
+                    #before
+                    #place = __new as #ty;
+                    #after
+                }
+            };
+            arms.write.push(quote! {
+                #start..=#last => {
+                    let __WRITE: Option<u64> = Some(value);
+                    let _ = __WRITE;
+                    #locate
+                    if __lane + size > #w {
+                        ::qdev_runtime::__private::straddle(__D, region, #name, offset, size);
+                        return;
+                    }
+                    #unimp_write
+                    #write_body
+                }
+            });
+        }
+        Storage::Methods => {
+            if let Some(read) = &r.read_method {
+                arms.checks.push(hook_check(read, quote!(fn(&mut Self, #idx_ty) -> #ty)));
+            }
+            if let Some(write) = &r.after_write {
+                arms.checks.push(hook_check(write, quote!(fn(&mut Self, #idx_ty #ty))));
+            }
+            let read_body = match &r.read_method {
+                Some(f) => quote! {
+                    let __ret = #f(self, #idx_arg) as u64;
+                    ::qdev_runtime::regs::lane_read(__ret, __lane, size)
+                },
+                None => quote! { return ::qdev_runtime::__private::write_only(__D, region, #name, offset); },
+            };
+            arms.read.push(quote! {
+                #start..=#last => {
+                    const __WRITE: Option<u64> = None;
+                    #locate
+                    #straddle
+                    #unimp_read
+                    #read_body
+                }
+            });
+            // A narrower write reaches the method as the full register
+            // value with the other bytes zero.
+            let write_body = match &r.after_write {
+                Some(f) => quote! {
+                    let __value = ::qdev_runtime::regs::lane_merge(0, value, __lane, size);
+                    #f(self, #idx_arg __value as #ty);
+                },
+                None => quote! { ::qdev_runtime::__private::read_only(__D, region, #name, offset, value); },
+            };
+            arms.write.push(quote! {
+                #start..=#last => {
+                    let __WRITE: Option<u64> = Some(value);
+                    let _ = __WRITE;
+                    #locate
+                    if __lane + size > #w {
+                        ::qdev_runtime::__private::straddle(__D, region, #name, offset, size);
+                        return;
+                    }
+                    #unimp_write
+                    #write_body
+                }
+            });
+        }
+    }
+}
+
+fn reg_descriptor(r: &Register) -> TokenStream {
+    let name = lit(&r.name);
+    let offset = r.offset;
+    let width = r.width;
+    let reset = r.reset;
+    let sem = semantics(r);
+    let count = r.count as u32;
+    let stride = r.stride.unwrap_or(u64::from(r.width));
+    let doc = lit(&r.doc);
+    quote! {
+        ::qdev_runtime::RegisterDescriptor {
+            name: #name, offset: #offset, width: #width, reset: #reset, semantics: #sem,
+            count: #count, stride: #stride, fields: &[], doc: #doc,
+        }
+    }
+}
+
+fn prop_kind(t: &PropType) -> TokenStream {
+    match t {
+        PropType::Bool => quote!(Bool),
+        PropType::U8 => quote!(U8),
+        PropType::U16 => quote!(U16),
+        PropType::U32 => quote!(U32),
+        PropType::U64 => quote!(U64),
+        PropType::I32 => quote!(I32),
+        PropType::I64 => quote!(I64),
+        PropType::Str => quote!(Str),
+    }
+}
+
+fn raw_ty(t: &PropType) -> TokenStream {
+    match t {
+        PropType::Bool => quote!(bool),
+        PropType::U8 => quote!(u8),
+        PropType::U16 => quote!(u16),
+        PropType::U32 => quote!(u32),
+        PropType::U64 => quote!(u64),
+        PropType::I32 => quote!(i32),
+        PropType::I64 => quote!(i64),
+        PropType::Str => quote!(::qdev_runtime::props::RawString),
+    }
+}
+
+pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) -> TokenStream {
+    let ident = &item.ident;
+    let d = &model.device;
+    let name = lit(&d.name);
+    let desc = lit(d.desc.as_deref().unwrap_or(&d.name));
+    let props_ident = format_ident!("__{}QdevProps", ident);
+
+    // Regions and dispatch.
+    let mut read_regions = Vec::new();
+    let mut write_regions = Vec::new();
+    let mut checks = Vec::new();
+    let mut region_descs = Vec::new();
+    let mut bars = Vec::new();
+    for (i, region) in regions.iter().enumerate() {
+        let i = i as u32;
+        let mut arms = Arms {
+            read: Vec::new(),
+            write: Vec::new(),
+            checks: Vec::new(),
+        };
+        for r in &region.regs {
+            register_arms(r, &mut arms);
+        }
+        checks.extend(arms.checks);
+        let (ra, wa) = (&arms.read, &arms.write);
+        read_regions.push(quote! {
+            #i => match offset {
+                #(#ra)*
+                _ => ::qdev_runtime::__private::unmapped(__D, region, offset, size, None),
+            },
+        });
+        write_regions.push(quote! {
+            #i => match offset {
+                #(#wa)*
+                _ => { ::qdev_runtime::__private::unmapped(__D, region, offset, size, Some(value)); }
+            },
+        });
+        let rname = lit(&region.name);
+        let size = region.size;
+        let io = region.io;
+        let regs = region.regs.iter().map(|r| reg_descriptor(r));
+        region_descs.push(quote! {
+            ::qdev_runtime::RegionDescriptor { name: #rname, size: #size, io: #io, registers: &[#(#regs),*] }
+        });
+        let bar = region.bar as u8;
+        bars.push(quote!(#bar));
+    }
+
+    // Reset: every field register to its reset value.
+    let resets: Vec<TokenStream> = model
+        .regs
+        .iter()
+        .filter_map(|r| match &r.storage {
+            Storage::Field(f) => {
+                let ty = int_ty(r.width);
+                let v = r.reset;
+                Some(if r.count > 1 {
+                    quote!(for __r in self.#f.iter_mut() { *__r = #v as #ty; })
+                } else {
+                    quote!(self.#f = #v as #ty;)
+                })
+            }
+            Storage::Methods => None,
+        })
+        .collect();
+    let reset_hook = d.hooks.reset.as_ref().map(|h| {
+        checks.push(hook_check(h, quote!(fn(&mut Self))));
+        quote!(#h(self);)
+    });
+    let realize_hook = match &d.hooks.realize {
+        Some(h) => {
+            checks.push(hook_check(h, quote!(fn(&mut Self) -> ::core::result::Result<(), ::qdev_runtime::Error>)));
+            quote!(#h(self))
+        }
+        None => quote!(::core::result::Result::Ok(())),
+    };
+    let unrealize_hook = d.hooks.unrealize.as_ref().map(|h| {
+        checks.push(hook_check(h, quote!(fn(&mut Self))));
+        quote!(#h(self);)
+    });
+    let gpio_in_arms: Vec<TokenStream> = d
+        .gpio_in
+        .iter()
+        .enumerate()
+        .map(|(g, gi)| {
+            let g = g as u32;
+            let h = &gi.handler;
+            checks.push(hook_check(h, quote!(fn(&mut Self, u32, bool))));
+            quote!(#g => #h(self, line, level),)
+        })
+        .collect();
+    let gpio_in_descs = d.gpio_in.iter().map(|gi| {
+        let n = match &gi.name {
+            Some(n) => {
+                let n = lit(n);
+                quote!(Some(#n))
+            }
+            None => quote!(None),
+        };
+        let c = gi.count as u32;
+        quote!(::qdev_runtime::GpioDescriptor { name: #n, count: #c })
+    });
+
+    // Lines.
+    let mut irq_count = 0u32;
+    let mut gpio_out_descs = Vec::new();
+    let mut line_inits = Vec::new();
+    for lf in &model.lines {
+        let f = &lf.field;
+        let n = lf.array.unwrap_or(1) as u32;
+        let make = |which: TokenStream| -> TokenStream {
+            match lf.array {
+                Some(_) => quote!(::core::array::from_fn(|__i| { let __i = __i as u32; lines.get(#which) })),
+                None => quote!({ let __i = 0u32; lines.get(#which) }),
+            }
+        };
+        let init = match &lf.kind {
+            Line::Irq if d.bus == Bus::Pci => make(quote!(::qdev_runtime::LineRef::Intx)),
+            Line::Irq => {
+                let base = irq_count;
+                irq_count += n;
+                make(quote!(::qdev_runtime::LineRef::Irq(#base + __i)))
+            }
+            Line::GpioOut(name) => {
+                let group = gpio_out_descs.len() as u32;
+                let nm = match name {
+                    Some(s) => {
+                        let s = lit(s);
+                        quote!(Some(#s))
+                    }
+                    None => quote!(None),
+                };
+                gpio_out_descs.push(quote!(::qdev_runtime::GpioDescriptor { name: #nm, count: #n }));
+                make(quote!(::qdev_runtime::LineRef::GpioOut { group: #group, line: __i }))
+            }
+        };
+        line_inits.push(quote!(#f: #init,));
+    }
+
+    // Properties.
+    let mut raw_fields = Vec::new();
+    let mut raw_defaults = Vec::new();
+    let mut prop_descs = Vec::new();
+    let mut prop_inits = Vec::new();
+    for p in &model.props {
+        let f = &p.field;
+        let rt = raw_ty(&p.ty);
+        raw_fields.push(quote!(#f: #rt,));
+        let pname = lit(&p.name);
+        let kind = prop_kind(&p.ty);
+        let pdesc = lit(&p.desc);
+        let is_str = matches!(p.ty, PropType::Str);
+        let default_num = match (&p.default, is_str) {
+            (Some(e), false) => quote!((#e) as i128),
+            _ => quote!(0i128),
+        };
+        let range = match (&p.min, &p.max) {
+            (None, None) => quote!(None),
+            (min, max) => {
+                let lo = min.as_ref().map(|e| quote!((#e) as i128)).unwrap_or(quote!(i128::MIN));
+                let hi = max.as_ref().map(|e| quote!((#e) as i128)).unwrap_or(quote!(i128::MAX));
+                quote!(Some((#lo, #hi)))
+            }
+        };
+        prop_descs.push(quote! {
+            ::qdev_runtime::PropertyDescriptor {
+                name: #pname,
+                kind: ::qdev_runtime::PropertyKind::#kind,
+                offset: ::core::mem::offset_of!(#props_ident, #f),
+                default: #default_num,
+                range: #range,
+                description: #pdesc,
+            }
+        });
+        if is_str {
+            raw_defaults.push(quote!(#f: ::core::default::Default::default(),));
+            let dflt = match &p.default {
+                Some(e) => quote!(::std::string::String::from(#e)),
+                None => quote!(::std::string::String::new()),
+            };
+            prop_inits.push(quote!(#f: props.#f.get().unwrap_or_else(|| #dflt),));
+        } else {
+            let dv = match &p.default {
+                Some(e) => quote_spanned!(e.span()=> #e),
+                None => quote!(::core::default::Default::default()),
+            };
+            raw_defaults.push(quote!(#f: #dv,));
+            let check = match (&p.min, &p.max) {
+                (None, None) => quote!(),
+                _ => quote! {
+                    if let ::core::option::Option::Some((__lo, __hi)) = __p.range {
+                        ::qdev_runtime::props::check_range(#pname, props.#f as i128, __lo, __hi)?;
+                    }
+                },
+            };
+            prop_inits.push(quote!(#f: {
+                let __p = &<Self as ::qdev_runtime::Device>::DESCRIPTOR.properties
+                    .iter().find(|p| p.name == #pname).expect("generated");
+                let _ = __p;
+                #check
+                props.#f
+            },));
+        }
+    }
+
+    // Register fields start at their reset values.
+    let reg_inits = model.regs.iter().filter_map(|r| match &r.storage {
+        Storage::Field(f) => {
+            let ty = int_ty(r.width);
+            let v = r.reset;
+            Some(if r.count > 1 {
+                let n = r.count as usize;
+                quote!(#f: [#v as #ty; #n],)
+            } else {
+                quote!(#f: #v as #ty,)
+            })
+        }
+        Storage::Methods => None,
+    });
+    let plain = model
+        .plain
+        .iter()
+        .map(|f| quote!(#f: ::core::default::Default::default(),));
+
+    let bus = match (&d.bus, &d.pci) {
+        (Bus::Pci, Some(p)) => {
+            let (v, dv, sv, s, c, pi, r, x, pin) = (
+                p.vendor as u16,
+                p.device as u16,
+                p.subsystem_vendor as u16,
+                p.subsystem as u16,
+                p.class as u16,
+                p.prog_if as u8,
+                p.revision as u8,
+                p.express,
+                p.interrupt_pin as u8,
+            );
+            let has_intx = model.lines.iter().any(|l| matches!(l.kind, Line::Irq));
+            let pin = if has_intx { pin } else { 0 };
+            quote! {
+                ::qdev_runtime::BusKind::Pci(::qdev_runtime::PciIds {
+                    vendor: #v, device: #dv, subsystem_vendor: #sv, subsystem: #s,
+                    class: #c, prog_if: #pi, revision: #r, express: #x, interrupt_pin: #pin,
+                })
+            }
+        }
+        _ => quote!(::qdev_runtime::BusKind::SysBus),
+    };
+
+    let ctor_name = format_ident!("__qdev_register_{}", ident);
+    let vis = &item.vis;
+    let props_doc = format!("Raw property storage of [`{ident}`] (generated).");
+
+    quote! {
+        #[doc = #props_doc]
+        #[doc(hidden)]
+        #[repr(C)]
+        #[allow(non_camel_case_types)]
+        #vis struct #props_ident { #(#raw_fields)* }
+
+        impl ::core::default::Default for #props_ident {
+            fn default() -> Self {
+                Self { #(#raw_defaults)* }
+            }
+        }
+
+        impl ::qdev_runtime::Device for #ident {
+            const DESCRIPTOR: &'static ::qdev_runtime::DeviceDescriptor = &::qdev_runtime::DeviceDescriptor {
+                name: #name,
+                description: #desc,
+                bus: #bus,
+                regions: &[#(#region_descs),*],
+                bars: &[#(#bars),*],
+                properties: &[#(#prop_descs),*],
+                irqs: #irq_count,
+                gpio_out: &[#(#gpio_out_descs),*],
+                gpio_in: &[#(#gpio_in_descs),*],
+            };
+
+            type Props = #props_ident;
+
+            fn instantiate(
+                props: &Self::Props,
+                lines: &mut ::qdev_runtime::Lines,
+            ) -> ::core::result::Result<Self, ::qdev_runtime::Error> {
+                let _ = (&props, &lines);
+                ::core::result::Result::Ok(Self {
+                    #(#reg_inits)*
+                    #(#prop_inits)*
+                    #(#line_inits)*
+                    #(#plain)*
+                })
+            }
+
+            #[inline]
+            fn mmio_read(&mut self, region: u32, offset: u64, size: u32) -> u64 {
+                const __D: &::qdev_runtime::DeviceDescriptor = <#ident as ::qdev_runtime::Device>::DESCRIPTOR;
+                match region {
+                    #(#read_regions)*
+                    _ => ::qdev_runtime::__private::unmapped(__D, region, offset, size, None),
+                }
+            }
+
+            #[inline]
+            fn mmio_write(&mut self, region: u32, offset: u64, size: u32, value: u64) {
+                const __D: &::qdev_runtime::DeviceDescriptor = <#ident as ::qdev_runtime::Device>::DESCRIPTOR;
+                match region {
+                    #(#write_regions)*
+                    _ => { ::qdev_runtime::__private::unmapped(__D, region, offset, size, Some(value)); }
+                }
+            }
+
+            fn reset(&mut self, _kind: ::qdev_runtime::ResetKind) {
+                #(#resets)*
+                #reset_hook
+            }
+
+            fn realize(&mut self) -> ::core::result::Result<(), ::qdev_runtime::Error> {
+                #realize_hook
+            }
+
+            fn unrealize(&mut self) {
+                #unrealize_hook
+            }
+
+            fn gpio_in(&mut self, group: u32, line: u32, level: bool) {
+                let _ = (line, level);
+                match group {
+                    #(#gpio_in_arms)*
+                    _ => {}
+                }
+            }
+        }
+
+        impl #ident {
+            #[doc(hidden)]
+            #[allow(dead_code, clippy::all)]
+            fn __qdev_check_hooks() {
+                #(#checks)*
+            }
+        }
+
+        #[::qdev_runtime::__private::ctor::ctor(crate_path = ::qdev_runtime::__private::ctor)]
+        #[allow(non_snake_case)]
+        fn #ctor_name() {
+            ::qdev_runtime::register::<#ident>();
+        }
+    }
+}
+

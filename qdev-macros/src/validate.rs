@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Stage 2: check the model against the rules a datasheet obeys. Each
+//! mistake is a compile error at the attribute that makes it, and all of
+//! them are reported together.
+
+use crate::model::{Bus, Errors, Model, Region, Register};
+
+/// A region with its final size and registers assigned.
+pub struct CheckedRegion<'a> {
+    pub name: String,
+    pub size: u64,
+    pub io: bool,
+    pub bar: u64,
+    pub regs: Vec<&'a Register>,
+}
+
+/// The end (exclusive) of a register or register array.
+pub fn reg_end(r: &Register) -> u64 {
+    let stride = r.stride.unwrap_or(u64::from(r.width));
+    r.offset + stride * (r.count - 1) + u64::from(r.width)
+}
+
+fn width_mask(width: u32) -> u64 {
+    if width >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (width * 8)) - 1
+    }
+}
+
+pub fn check(model: &Model) -> syn::Result<Vec<CheckedRegion<'_>>> {
+    let mut errors = Errors::default();
+    let d = &model.device;
+
+    if !d.name.is_empty() && !d.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        errors.add(proc_macro2::Span::call_site(), "the type name may hold letters, digits, '-' and '_'");
+    }
+
+    // Regions: declared, or one default region named "regs".
+    let default_region = Region {
+        name: "regs".into(),
+        size: None,
+        io: false,
+        bar: None,
+        span: proc_macro2::Span::call_site(),
+    };
+    let declared: Vec<&Region> = if d.regions.is_empty() {
+        vec![&default_region]
+    } else {
+        d.regions.iter().collect()
+    };
+    if declared.len() > 8 {
+        errors.add(declared[8].span, "a device has at most 8 regions");
+    }
+    for (i, r) in declared.iter().enumerate() {
+        if declared[..i].iter().any(|o| o.name == r.name) {
+            errors.add(r.span, format!("region `{}` is declared twice", r.name));
+        }
+        if r.io && d.bus != Bus::Pci {
+            errors.add(r.span, "`io` regions are PCI I/O BARs; a sysbus device has MMIO regions only");
+        }
+        if r.bar.is_some() && d.bus != Bus::Pci {
+            errors.add(r.span, "`bar` applies to PCI devices");
+        }
+        if let Some(b) = r.bar {
+            if b > 5 {
+                errors.add(r.span, "a PCI BAR number is 0 to 5");
+            }
+        }
+        if let Some(size) = r.size {
+            if size == 0 || (d.bus == Bus::Pci && !size.is_power_of_two()) {
+                errors.add(
+                    r.span,
+                    if d.bus == Bus::Pci {
+                        "a BAR size must be a power of two"
+                    } else {
+                        "a region size must not be 0"
+                    },
+                );
+            }
+        }
+    }
+
+    let mut regions: Vec<CheckedRegion> = declared
+        .iter()
+        .enumerate()
+        .map(|(i, r)| CheckedRegion {
+            name: r.name.clone(),
+            size: r.size.unwrap_or(0),
+            io: r.io,
+            bar: r.bar.unwrap_or(i as u64),
+            regs: Vec::new(),
+        })
+        .collect();
+    let mut used_bars = std::collections::HashSet::new();
+    for r in &regions {
+        if d.bus == Bus::Pci && !used_bars.insert(r.bar) {
+            errors.add(proc_macro2::Span::call_site(), format!("BAR {} is used by two regions", r.bar));
+        }
+    }
+
+    for reg in &model.regs {
+        let w = u64::from(reg.width);
+        if reg.offset % w != 0 {
+            errors.add(
+                reg.offset_span,
+                format!(
+                    "register {} at offset {:#x} is not aligned to its width of {} bytes",
+                    reg.name, reg.offset, w
+                ),
+            );
+        }
+        if reg.reset & !width_mask(reg.width) != 0 {
+            errors.add(
+                reg.reset_span,
+                format!(
+                    "reset value {:#x} does not fit the {}-bit register {}",
+                    reg.reset,
+                    reg.width * 8,
+                    reg.name
+                ),
+            );
+        }
+        for (kind, mask, span) in &reg.masks {
+            if mask & !width_mask(reg.width) != 0 {
+                errors.add(*span, format!("{kind} mask {mask:#x} is wider than the {}-bit register", reg.width * 8));
+            }
+        }
+        for (i, (ka, ma, span)) in reg.masks.iter().enumerate() {
+            for (kb, mb, _) in &reg.masks[..i] {
+                if ma & mb != 0 {
+                    errors.add(*span, format!("bits {:#x} are both {kb} and {ka}", ma & mb));
+                }
+            }
+            if ma & reg.reserved != 0 {
+                errors.add(*span, format!("bits {:#x} are both {ka} and reserved", ma & reg.reserved));
+            }
+        }
+        if reg.count == 0 {
+            errors.add(reg.span, "a register array needs count >= 1");
+        }
+        if let Some(stride) = reg.stride {
+            if stride < w {
+                errors.add(reg.span, format!("stride {stride:#x} is smaller than the register width {w}"));
+            }
+        }
+        let idx = match &reg.region {
+            Some((name, span)) => match regions.iter().position(|r| &r.name == name) {
+                Some(i) => i,
+                None => {
+                    errors.add(*span, format!("no region named `{name}`; declare it with region(name = \"{name}\", size = ...)"));
+                    continue;
+                }
+            },
+            None => 0,
+        };
+        regions[idx].regs.push(reg);
+    }
+
+    for (ri, region) in regions.iter_mut().enumerate() {
+        region.regs.sort_by_key(|r| r.offset);
+        for pair in region.regs.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            if b.offset < reg_end(a) && !interleaved(a, b) {
+                errors.add(
+                    b.offset_span,
+                    format!(
+                        "register {} at {:#x} overlaps register {} ({:#x}..{:#x}) in region `{}`",
+                        b.name,
+                        b.offset,
+                        a.name,
+                        a.offset,
+                        reg_end(a),
+                        region.name
+                    ),
+                );
+            }
+        }
+        let end = region.regs.iter().map(|r| reg_end(r)).max().unwrap_or(0);
+        match declared[ri].size {
+            Some(size) => {
+                for reg in &region.regs {
+                    if reg_end(reg) > size {
+                        errors.add(
+                            reg.offset_span,
+                            format!(
+                                "register {} ({:#x}..{:#x}) is outside region `{}` of size {:#x}",
+                                reg.name,
+                                reg.offset,
+                                reg_end(reg),
+                                region.name,
+                                size
+                            ),
+                        );
+                    }
+                }
+            }
+            // Undeclared size: the registers, rounded up to a power of two,
+            // at least one page.
+            None => region.size = end.max(0x1000).next_power_of_two(),
+        }
+    }
+    errors.finish()?;
+    Ok(regions)
+}
+
+/// Two register arrays whose instances sit between each other's (the
+/// stride leaves room) do not overlap; a precise check walks both.
+fn interleaved(a: &Register, b: &Register) -> bool {
+    if a.count == 1 && b.count == 1 {
+        return false;
+    }
+    let inst = |r: &Register| -> Vec<(u64, u64)> {
+        let stride = r.stride.unwrap_or(u64::from(r.width));
+        (0..r.count.min(4096))
+            .map(|i| (r.offset + i * stride, r.offset + i * stride + u64::from(r.width)))
+            .collect()
+    };
+    let (ia, ib) = (inst(a), inst(b));
+    !ia.iter().any(|(s1, e1)| ib.iter().any(|(s2, e2)| s1 < e2 && s2 < e1))
+}

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The device model as data: what `#[qemu_device]` generates, and what both
+//! backends (QEMU and the mocked bus) read. A device is plain Rust; this is
+//! its datasheet table.
+
+use crate::lines::Lines;
+use crate::regs::Semantics;
+use crate::Error;
+
+/// Which bus the device plugs into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BusKind {
+    /// A system-bus device (`sys-bus-device`): MMIO regions and IRQ lines.
+    SysBus,
+    /// A PCI device.
+    Pci(PciIds),
+}
+
+/// PCI identification, as `#[qemu_device(pci(...))]` gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PciIds {
+    /// Vendor ID.
+    pub vendor: u16,
+    /// Device ID.
+    pub device: u16,
+    /// Subsystem vendor ID (0: same as the vendor).
+    pub subsystem_vendor: u16,
+    /// Subsystem ID.
+    pub subsystem: u16,
+    /// Class code: base class, subclass (`0x0700`).
+    pub class: u16,
+    /// Programming interface.
+    pub prog_if: u8,
+    /// Revision.
+    pub revision: u8,
+    /// PCI Express endpoint instead of conventional PCI.
+    pub express: bool,
+    /// Interrupt pin (1 = INTA; 0 = none).
+    pub interrupt_pin: u8,
+}
+
+/// One register of a region.
+#[derive(Debug, Clone, Copy)]
+pub struct RegisterDescriptor {
+    /// The datasheet name.
+    pub name: &'static str,
+    /// Byte offset of the first instance in its region.
+    pub offset: u64,
+    /// Width in bytes (1, 2, 4 or 8).
+    pub width: u32,
+    /// Value at reset.
+    pub reset: u64,
+    /// What accesses do, bit by bit.
+    pub semantics: Semantics,
+    /// Number of instances (1 unless it is an array).
+    pub count: u32,
+    /// Distance in bytes between instances of an array.
+    pub stride: u64,
+    /// Named bit fields.
+    pub fields: &'static [FieldDescriptor],
+    /// The doc comment.
+    pub doc: &'static str,
+}
+
+/// A named bit range inside a register.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldDescriptor {
+    /// The datasheet name.
+    pub name: &'static str,
+    /// Lowest bit.
+    pub shift: u32,
+    /// Number of bits.
+    pub bits: u32,
+}
+
+/// One MMIO region (sysbus) or BAR (PCI).
+#[derive(Debug, Clone, Copy)]
+pub struct RegionDescriptor {
+    /// Region name, shown in `info mtree` and logs.
+    pub name: &'static str,
+    /// Size in bytes.
+    pub size: u64,
+    /// An I/O-port BAR instead of memory (PCI only).
+    pub io: bool,
+    /// Registers, sorted by offset.
+    pub registers: &'static [RegisterDescriptor],
+}
+
+/// The type of a property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PropertyKind {
+    /// `bool`
+    Bool,
+    /// `u8`
+    U8,
+    /// `u16`
+    U16,
+    /// `u32`
+    U32,
+    /// `u64`
+    U64,
+    /// `i32`
+    I32,
+    /// `i64`
+    I64,
+    /// `String` (optional; empty when unset)
+    Str,
+}
+
+/// One qdev property.
+#[derive(Debug, Clone, Copy)]
+pub struct PropertyDescriptor {
+    /// Name as the user writes it (`-device dev,fifo-depth=32`).
+    pub name: &'static str,
+    /// Type.
+    pub kind: PropertyKind,
+    /// Byte offset in the device's `Props` storage.
+    pub offset: usize,
+    /// Default for integer and bool properties (bool: 0 or 1).
+    pub default: i128,
+    /// Inclusive range checked at realize, if any.
+    pub range: Option<(i128, i128)>,
+    /// Shown by `-device NAME,help`.
+    pub description: &'static str,
+}
+
+/// A named group of GPIO lines.
+#[derive(Debug, Clone, Copy)]
+pub struct GpioDescriptor {
+    /// The name (`None`: the device's unnamed GPIO lines).
+    pub name: Option<&'static str>,
+    /// Number of lines.
+    pub count: u32,
+}
+
+/// Everything QEMU and the mocked bus need to know about a device type.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceDescriptor {
+    /// The QOM type name (`-device NAME`).
+    pub name: &'static str,
+    /// One-line description for `-device help`.
+    pub description: &'static str,
+    /// The bus.
+    pub bus: BusKind,
+    /// MMIO regions or BARs, in order (BAR numbers for PCI are in `bars`).
+    pub regions: &'static [RegionDescriptor],
+    /// For PCI: the BAR number of each region.
+    pub bars: &'static [u8],
+    /// Properties.
+    pub properties: &'static [PropertyDescriptor],
+    /// Number of sysbus IRQ outputs.
+    pub irqs: u32,
+    /// GPIO outputs.
+    pub gpio_out: &'static [GpioDescriptor],
+    /// GPIO inputs.
+    pub gpio_in: &'static [GpioDescriptor],
+}
+
+impl DeviceDescriptor {
+    /// The property named `name`.
+    pub fn property(&self, name: &str) -> Option<&PropertyDescriptor> {
+        self.properties.iter().find(|p| p.name == name)
+    }
+}
+
+/// Why a reset happens (QEMU's reset types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetKind {
+    /// Power-on or system reset.
+    Cold,
+}
+
+/// A device model. `#[qemu_device]` implements this; device authors write
+/// the struct and the methods its attributes name.
+pub trait Device: Sized + 'static {
+    /// The datasheet table.
+    const DESCRIPTOR: &'static DeviceDescriptor;
+
+    /// Raw property storage that QEMU's property setters write into
+    /// (`#[repr(C)]`, generated).
+    type Props: Default + 'static;
+
+    /// Builds the device at realize from its property values, with its
+    /// lines bound to the backend. Range checks fail here, naming the
+    /// property.
+    fn instantiate(props: &Self::Props, lines: &mut Lines) -> Result<Self, Error>;
+
+    /// A guest read of `size` bytes at `offset` in region `region`.
+    fn mmio_read(&mut self, region: u32, offset: u64, size: u32) -> u64;
+
+    /// A guest write.
+    fn mmio_write(&mut self, region: u32, offset: u64, size: u32, value: u64);
+
+    /// Puts every register back to its reset value, then runs the reset
+    /// hook.
+    fn reset(&mut self, kind: ResetKind);
+
+    /// The realize hook: runs after [`Device::instantiate`]; an error stops
+    /// QEMU with the message.
+    fn realize(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// The unrealize hook.
+    fn unrealize(&mut self) {}
+
+    /// A GPIO input changed: group `group` of [`DeviceDescriptor::gpio_in`],
+    /// line `line`.
+    fn gpio_in(&mut self, group: u32, line: u32, level: bool) {
+        let _ = (group, line, level);
+    }
+}

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The QEMU backend: everything that touches QEMU's C API.
+//!
+//! A module is preloaded into the stock QEMU binary. Each device's
+//! constructor calls [`register`]; the first call hands QEMU our init
+//! functions with `register_module_init`, so QEMU's own `main` calls them
+//! at the right phases:
+//! - `MODULE_INIT_QOM`: resolve QEMU's functions, refuse to run under a QEMU
+//!   other than the SDK's, register the QOM types;
+//! - `MODULE_INIT_MIGRATION` (right after, once every type of QEMU exists):
+//!   allow the sysbus devices on every machine (`-device` on any board).
+//!
+//! In a test binary there is no QEMU: [`register`] sees that
+//! `register_module_init` does not resolve and does nothing.
+
+mod instance;
+mod props;
+
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::fmt;
+use std::sync::{Mutex, OnceLock};
+
+use qdev_sys as sys;
+
+use crate::device::Device;
+use crate::log::LogClass;
+
+pub(crate) use instance::set_pci_irq;
+
+static SYMBOLS: OnceLock<sys::QemuSymbols> = OnceLock::new();
+
+const fn info_bytes<const N: usize>(s: &str) -> [u8; N] {
+    let mut out = [0u8; N];
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < N {
+        out[i] = b[i];
+        i += 1;
+    }
+    out
+}
+
+/// The build record the launcher reads before loading the module (see
+/// `qdev_tool::modinfo`): which QEMU, package and targets it is for.
+#[used]
+#[link_section = ".qdev_module_info"]
+static MODULE_INFO: [u8; sys::MODULE_INFO.len()] = info_bytes(sys::MODULE_INFO);
+
+/// The resolved QEMU functions. Only called after the QOM init succeeded,
+/// which is the only way QEMU can call into a device.
+pub(crate) fn syms() -> &'static sys::QemuSymbols {
+    SYMBOLS
+        .get()
+        .expect("qdev: QEMU call before the module was initialized")
+}
+
+fn this_process() -> libloading::Library {
+    libloading::os::unix::Library::this().into()
+}
+
+/// The address of a data symbol exported by QEMU (or a library it loaded).
+pub(crate) fn data_symbol<T>(name: &CStr) -> Option<*mut T> {
+    let lib = this_process();
+    // SAFETY: the symbol is looked up, not called; a `*mut T` symbol is the
+    // address of the variable, which lives as long as the process.
+    unsafe { lib.get::<*mut T>(name.to_bytes_with_nul()).ok().map(|s| *s) }
+}
+
+/// Whether this process is a QEMU that can take our types.
+fn in_qemu() -> bool {
+    data_symbol::<c_void>(c"register_module_init").is_some()
+}
+
+/// Type registrations waiting for QEMU's QOM init phase.
+static PENDING: Mutex<Vec<Registration>> = Mutex::new(Vec::new());
+
+#[derive(Clone, Copy)]
+struct Registration {
+    name: &'static str,
+    register: fn(),
+    late: fn(),
+}
+
+/// Registers device type `T` with QEMU. Called by the constructor that
+/// `#[qemu_device]` generates; does nothing outside QEMU.
+pub fn register<T: Device>() {
+    // Referenced, so the linker keeps the record in every module.
+    std::hint::black_box(&MODULE_INFO);
+    if !in_qemu() {
+        return;
+    }
+    let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+    if pending.is_empty() {
+        let lib = this_process();
+        // SAFETY: `register_module_init` has this signature in every QEMU
+        // with module support; it only appends to a list, which is safe
+        // from a constructor.
+        unsafe {
+            if let Ok(f) = lib.get::<unsafe extern "C" fn(
+                Option<unsafe extern "C" fn()>,
+                sys::module_init_type,
+            )>(b"register_module_init\0")
+            {
+                f(Some(qom_init), sys::module_init_type::MODULE_INIT_QOM);
+                f(
+                    Some(late_init),
+                    sys::module_init_type::MODULE_INIT_MIGRATION,
+                );
+            }
+        }
+    }
+    pending.push(Registration {
+        name: T::DESCRIPTOR.name,
+        register: instance::register_type::<T>,
+        late: instance::late_init::<T>,
+    });
+}
+
+fn fatal(msg: fmt::Arguments<'_>) -> ! {
+    let names: Vec<&str> = PENDING
+        .lock()
+        .map(|p| p.iter().map(|r| r.name).collect())
+        .unwrap_or_default();
+    eprintln!("qdev: module with {}: {msg}", names.join(", "));
+    std::process::exit(1);
+}
+
+unsafe extern "C" fn qom_init() {
+    // SAFETY: resolving symbols in our own process; `from_library` checks
+    // every name and fails on the first one QEMU does not export.
+    let symbols = unsafe { sys::QemuSymbols::from_library(this_process()) };
+    let symbols = match symbols {
+        Ok(s) => s,
+        Err(e) => fatal(format_args!(
+            "this QEMU lacks a function the module needs ({e}); \
+             the module was built for QEMU {} ({})",
+            sys::SDK_QEMU_VERSION,
+            sys::SDK_QEMU_PACKAGE
+        )),
+    };
+    let symbols = SYMBOLS.get_or_init(|| symbols);
+    check_version(symbols);
+    crate::log::set_in_qemu();
+    let pending = PENDING.lock().map(|p| p.clone()).unwrap_or_default();
+    for r in pending {
+        (r.register)();
+    }
+}
+
+unsafe extern "C" fn late_init() {
+    if SYMBOLS.get().is_none() {
+        return;
+    }
+    let pending = PENDING.lock().map(|p| p.clone()).unwrap_or_default();
+    for r in pending {
+        (r.late)();
+    }
+}
+
+/// Refuses to run in a QEMU other than the one the SDK was made from:
+/// struct layouts and inline functions in the headers are that build's.
+fn check_version(s: &sys::QemuSymbols) {
+    let mut err: *mut sys::Error = std::ptr::null_mut();
+    // SAFETY: `qmp_query_version` only formats compile-time constants into
+    // a freshly allocated VersionInfo, which we free below.
+    let info = unsafe { s.qmp_query_version(&mut err) };
+    if info.is_null() {
+        fatal(format_args!("cannot query QEMU's version"));
+    }
+    // SAFETY: `info` is a valid VersionInfo; `qemu` is always set and
+    // `package` is a NUL-terminated string (possibly empty).
+    let (running, package) = unsafe {
+        let t = &*(*info).qemu;
+        let package = CStr::from_ptr((*info).package)
+            .to_string_lossy()
+            .trim()
+            .to_string();
+        (format!("{}.{}.{}", t.major, t.minor, t.micro), package)
+    };
+    // SAFETY: allocated by qmp_query_version, not used after this.
+    unsafe { s.qapi_free_VersionInfo(info) };
+    if running != sys::SDK_QEMU_VERSION || package != sys::SDK_QEMU_PACKAGE {
+        fatal(format_args!(
+            "refusing to load: built for QEMU {} ({}), but this is QEMU {} ({}); \
+             rebuild the module with an SDK for this QEMU (`cargo qdev sdk`)",
+            sys::SDK_QEMU_VERSION,
+            sys::SDK_QEMU_PACKAGE,
+            running,
+            package
+        ));
+    }
+}
+
+/// A `'static` C string for QEMU (type names, property names): QOM keeps
+/// the pointers for the life of the process.
+pub(crate) fn leak_cstr(s: &str) -> *const c_char {
+    CString::new(s)
+        .expect("names have no NUL bytes")
+        .into_raw()
+        .cast_const()
+}
+
+/// Writes a log message if QEMU's `-d` mask has its class.
+pub(crate) fn log(class: LogClass, args: fmt::Arguments<'_>) {
+    static LOGLEVEL: OnceLock<usize> = OnceLock::new();
+    let level = *LOGLEVEL.get_or_init(|| {
+        data_symbol::<c_int>(c"qemu_loglevel").map_or(0, |p| p as usize)
+    });
+    if level == 0 {
+        return;
+    }
+    let mask = match class {
+        LogClass::GuestError => sys::LOG_GUEST_ERROR,
+        LogClass::Unimplemented => sys::LOG_UNIMP,
+    };
+    // SAFETY: `level` is the address of QEMU's `int qemu_loglevel`, which
+    // lives for the process; QEMU reads it unlocked the same way.
+    let enabled = unsafe { *(level as *const c_int) } as u32 & mask != 0;
+    if !enabled {
+        return;
+    }
+    let mut text = args.to_string();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    let text = CString::new(text.replace('\0', "\\0")).expect("NULs replaced");
+    // SAFETY: "%s" with one NUL-terminated string argument.
+    unsafe { (syms().qemu_log)(c"%s".as_ptr(), text.as_ptr()) };
+}
+
+/// Drives the `qemu_irq` stored in `cell` (connected by the board, or NULL).
+pub(crate) fn set_irq(cell: *const sys::qemu_irq, level: bool) {
+    // SAFETY: `cell` points into a device instance that outlives its lines;
+    // QEMU's qemu_set_irq accepts a NULL (unconnected) irq.
+    unsafe { syms().qemu_set_irq(*cell, c_int::from(level)) }
+}
+
+/// Sets `*errp` to an error with `msg`, as `error_setg` does.
+pub(crate) fn set_error(errp: *mut *mut sys::Error, msg: &str) {
+    let msg = CString::new(msg.replace('\0', "\\0")).expect("NULs replaced");
+    // SAFETY: errp is the Error** QEMU passed us; "%s" with one string.
+    unsafe {
+        (syms().error_setg_internal)(
+            errp,
+            c"qdev-runtime".as_ptr(),
+            0,
+            c"realize".as_ptr(),
+            c"%s".as_ptr(),
+            msg.as_ptr(),
+        )
+    }
+}
