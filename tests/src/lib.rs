@@ -48,6 +48,7 @@ mod error;
 mod json;
 mod pci;
 mod qemu;
+pub mod modules;
 
 pub use error::{HarnessError, Result};
 pub use json::{Json, JsonError};

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The modules under test, built the way their users build them: Rust
+//! devices with `cargo build -p CRATE` (a `cdylib`), the C baseline with
+//! `make` and nothing but the SDK's pkg-config file.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use crate::{HarnessError, Result};
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_path_buf()
+}
+
+/// The target directory cargo builds into.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+static BUILT: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
+
+fn once(key: &str, build: impl FnOnce() -> Result<PathBuf>) -> Result<PathBuf> {
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    let built = built.get_or_insert_with(HashMap::new);
+    if let Some(p) = built.get(key) {
+        return Ok(p.clone());
+    }
+    let path = build()?;
+    built.insert(key.to_string(), path.clone());
+    Ok(path)
+}
+
+fn run(cmd: &mut Command, what: &str) -> Result<()> {
+    let out = cmd
+        .output()
+        .map_err(|e| HarnessError::Usage(format!("{what}: cannot run {:?}: {e}", cmd.get_program())))?;
+    if !out.status.success() {
+        return Err(HarnessError::Usage(format!(
+            "{what} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(())
+}
+
+/// The module of the Rust device crate `package` (debug build), built on
+/// first use in this process.
+pub fn rust_module(package: &str) -> Result<PathBuf> {
+    once(package, || {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        run(
+            Command::new(cargo)
+                .current_dir(workspace_root())
+                .args(["build", "--quiet", "-p", package]),
+            &format!("cargo build -p {package}"),
+        )?;
+        let path = target_dir()
+            .join("debug")
+            .join(format!("lib{}.so", package.replace('-', "_")));
+        if !path.is_file() {
+            return Err(HarnessError::Usage(format!(
+                "cargo build -p {package} made no {}",
+                path.display()
+            )));
+        }
+        Ok(path)
+    })
+}
+
+/// The directory holding the SDK's `qemu-device.pc`.
+pub fn sdk_pkg_config_dir() -> Result<PathBuf> {
+    qdev_tool::sdk::locate()
+        .map(|sdk| sdk.pkg_config_dir())
+        .map_err(|e| HarnessError::Usage(e.to_string()))
+}
+
+/// The C baseline module (`devices/c-baseline`), built with `make` against
+/// the SDK's pkg-config file into the target directory.
+pub fn c_baseline() -> Result<PathBuf> {
+    once("c-baseline", || {
+        let out = target_dir().join("c-baseline");
+        std::fs::create_dir_all(&out).map_err(|e| HarnessError::Usage(e.to_string()))?;
+        run(
+            Command::new("make")
+                .current_dir(workspace_root().join("devices/c-baseline"))
+                .arg(format!("OUT={}", out.display()))
+                .env("PKG_CONFIG_PATH", sdk_pkg_config_dir()?),
+            "make -C devices/c-baseline",
+        )?;
+        Ok(out.join("qdev-c-baseline.so"))
+    })
+}
+
+/// The `cargo-qdev` binary of this workspace, built on first use.
+pub fn tool_binary() -> Result<PathBuf> {
+    once("cargo-qdev", || {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        run(
+            Command::new(cargo)
+                .current_dir(workspace_root())
+                .args(["build", "--quiet", "-p", "cargo-qdev", "--bin", "cargo-qdev"]),
+            "cargo build -p cargo-qdev",
+        )?;
+        Ok(target_dir().join("debug").join("cargo-qdev"))
+    })
+}
+
+/// A copy of `module` whose build record claims QEMU `version` instead
+/// (same length), to test the launcher's refusal.
+pub fn with_claimed_version(module: &Path, version: &str) -> Result<PathBuf> {
+    let bytes = std::fs::read(module).map_err(|e| HarnessError::Usage(e.to_string()))?;
+    let info = qdev_tool::modinfo::ModuleInfo::find(&bytes)
+        .ok_or_else(|| HarnessError::Usage(format!("{} has no module record", module.display())))?;
+    let from = format!("qemu={};", info.qemu_version);
+    let to = format!("qemu={version};");
+    assert_eq!(from.len(), to.len(), "the claimed version must have the same length");
+    let pos = bytes
+        .windows(from.len())
+        .position(|w| w == from.as_bytes())
+        .expect("record found above");
+    let mut patched = bytes.clone();
+    patched[pos..pos + to.len()].copy_from_slice(to.as_bytes());
+    let out = target_dir().join(format!(
+        "claims-{version}-{}",
+        module.file_name().unwrap().to_string_lossy()
+    ));
+    std::fs::write(&out, patched).map_err(|e| HarnessError::Usage(e.to_string()))?;
+    Ok(out)
+}
