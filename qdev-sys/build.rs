@@ -168,7 +168,13 @@ const VARS: &[&str] = &[
 fn main() {
     println!("cargo:rerun-if-changed=wrapper.h");
     println!("cargo:rerun-if-changed=build.rs");
-    for var in ["QDEV_SDK", "PKG_CONFIG_PATH", "QDEV_QEMU", "QDEV_CACHE", "XDG_CACHE_HOME"] {
+    for var in [
+        "QDEV_SDK",
+        "PKG_CONFIG_PATH",
+        "QDEV_QEMU",
+        "QDEV_CACHE",
+        "XDG_CACHE_HOME",
+    ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
 

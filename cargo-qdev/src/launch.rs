@@ -179,12 +179,10 @@ pub fn qemu_command(
         if !options.no_check {
             check_module(qemu, module)?;
         }
-        let abs = module
-            .canonicalize()
-            .map_err(|e| LaunchError::Unreadable {
-                module: module.clone(),
-                reason: e.to_string(),
-            })?;
+        let abs = module.canonicalize().map_err(|e| LaunchError::Unreadable {
+            module: module.clone(),
+            reason: e.to_string(),
+        })?;
         preload.push(abs.to_string_lossy().into_owned());
     }
     let mut cmd = Command::new(&qemu.path);

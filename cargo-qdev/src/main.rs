@@ -129,7 +129,11 @@ fn cmd_sdk(args: &[String]) -> Result<ExitCode, String> {
                 print!("{SDK_USAGE}");
                 return Ok(ExitCode::SUCCESS);
             }
-            other => return Err(format!("cargo qdev sdk: unknown option `{other}`\n\n{SDK_USAGE}")),
+            other => {
+                return Err(format!(
+                    "cargo qdev sdk: unknown option `{other}`\n\n{SDK_USAGE}"
+                ))
+            }
         }
     }
     let sdk = sdk::ensure(&opts).map_err(|e| e.to_string())?;
@@ -177,7 +181,10 @@ fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
     }
     let qemu = QemuBinary::inspect(&qemu).map_err(|e| e.to_string())?;
     if print_command {
-        println!("{}", launch::plain_command_line(&qemu, &modules, &qemu_args));
+        println!(
+            "{}",
+            launch::plain_command_line(&qemu, &modules, &qemu_args)
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let mut cmd = launch::qemu_command(&qemu, &modules, &options).map_err(|e| e.to_string())?;

@@ -205,7 +205,11 @@ fn parse_toml_list(v: &str) -> Option<Vec<String>> {
         .split("\", \"")
         .enumerate()
         .map(|(i, item)| {
-            let item = if i == 0 { item.to_string() } else { format!("\"{item}") };
+            let item = if i == 0 {
+                item.to_string()
+            } else {
+                format!("\"{item}")
+            };
             let item = if item.ends_with('"') {
                 item
             } else {
@@ -234,9 +238,8 @@ impl Sdk {
                 root.display()
             ))
         })?;
-        let manifest = Manifest::from_toml(&text).ok_or_else(|| {
-            SdkError(format!("{}/manifest.toml is malformed", root.display()))
-        })?;
+        let manifest = Manifest::from_toml(&text)
+            .ok_or_else(|| SdkError(format!("{}/manifest.toml is malformed", root.display())))?;
         Ok(Sdk {
             root: root.to_path_buf(),
             manifest,
@@ -414,9 +417,9 @@ fn clang_args(host_arch: &str) -> Vec<String> {
 fn obtain_source(qemu: &QemuBinary, source: &Source, key: &str) -> Result<(PathBuf, String)> {
     match source {
         Source::Tree(dir) => {
-            let dir = dir.canonicalize().map_err(|e| {
-                SdkError(format!("source tree {}: {e}", dir.display()))
-            })?;
+            let dir = dir
+                .canonicalize()
+                .map_err(|e| SdkError(format!("source tree {}: {e}", dir.display())))?;
             step(&format!("using the source tree {}", dir.display()));
             Ok((dir.clone(), dir.display().to_string()))
         }
@@ -498,7 +501,10 @@ fn download_debian_source(qemu: &QemuBinary) -> Result<(PathBuf, String)> {
         .status()
         .map_err(|e| SdkError(format!("cannot run curl: {e}")))?;
     if !status.success() {
-        return Err(not_found(qemu, &format!("downloading {url} failed ({status})")));
+        return Err(not_found(
+            qemu,
+            &format!("downloading {url} failed ({status})"),
+        ));
     }
     if !sha256_matches(&partial, sha256.as_deref()) {
         return Err(SdkError(format!(
@@ -532,7 +538,11 @@ fn unpack(tarball: &Path, key: &str) -> Result<PathBuf> {
         step(&format!("source already unpacked in {}", dest.display()));
         return Ok(dest);
     }
-    step(&format!("unpacking {} into {}", tarball.display(), dest.display()));
+    step(&format!(
+        "unpacking {} into {}",
+        tarball.display(),
+        dest.display()
+    ));
     let _ = fs::remove_dir_all(&dest);
     fs::create_dir_all(&dest)?;
     run(
@@ -653,7 +663,15 @@ fn generate_headers(build: &Path) -> Result<()> {
 }
 
 /// Directories of the source tree whose headers no device needs.
-const SKIP_DIRS: &[&str] = &["tests", "roms", "subprojects", "build", ".git", "docs", "pc-bios"];
+const SKIP_DIRS: &[&str] = &[
+    "tests",
+    "roms",
+    "subprojects",
+    "build",
+    ".git",
+    "docs",
+    "pc-bios",
+];
 
 fn copy_headers(from: &Path, to: &Path, top: bool) -> Result<u64> {
     let mut count = 0;
@@ -693,7 +711,10 @@ fn install(src: &Path, build: &Path, root: &Path, manifest: &Manifest) -> Result
     )?;
     let pc_dir = staging.join("lib").join("pkgconfig");
     fs::create_dir_all(&pc_dir)?;
-    fs::write(pc_dir.join("qemu-device.pc"), pkg_config_file(root, manifest))?;
+    fs::write(
+        pc_dir.join("qemu-device.pc"),
+        pkg_config_file(root, manifest),
+    )?;
     fs::write(staging.join("manifest.toml"), manifest.to_toml())?;
     let _ = fs::remove_dir_all(root);
     fs::rename(&staging, root)?;

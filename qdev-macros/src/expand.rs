@@ -65,7 +65,8 @@ fn sem_is_read_only(r: &Register) -> bool {
         }
     }
     let covered: u64 = r.masks.iter().map(|m| m.1).fold(0, |a, b| a | b);
-    if (r.masks.is_empty() || r.access_explicit) && !["ro", "rc", "rs"].contains(&r.access.as_str()) {
+    if (r.masks.is_empty() || r.access_explicit) && !["ro", "rc", "rs"].contains(&r.access.as_str())
+    {
         writable |= all & !covered;
     }
     writable == 0
@@ -126,15 +127,20 @@ fn register_arms(r: &Register, arms: &mut Arms) {
     };
 
     for hook in [&r.after_read].into_iter().flatten() {
-        arms.checks.push(hook_check(hook, quote!(fn(&mut Self, #idx_ty #ty))));
+        arms.checks
+            .push(hook_check(hook, quote!(fn(&mut Self, #idx_ty #ty))));
     }
     for hook in [&r.after_write].into_iter().flatten() {
         if matches!(r.storage, Storage::Field(_)) {
-            arms.checks.push(hook_check(hook, quote!(fn(&mut Self, #idx_ty #ty))));
+            arms.checks
+                .push(hook_check(hook, quote!(fn(&mut Self, #idx_ty #ty))));
         }
     }
     if let Some(hook) = &r.before_write {
-        arms.checks.push(hook_check(hook, quote!(fn(&mut Self, #idx_ty #ty, #ty) -> #ty)));
+        arms.checks.push(hook_check(
+            hook,
+            quote!(fn(&mut Self, #idx_ty #ty, #ty) -> #ty),
+        ));
     }
 
     match &r.storage {
@@ -211,17 +217,21 @@ fn register_arms(r: &Register, arms: &mut Arms) {
         }
         Storage::Methods => {
             if let Some(read) = &r.read_method {
-                arms.checks.push(hook_check(read, quote!(fn(&mut Self, #idx_ty) -> #ty)));
+                arms.checks
+                    .push(hook_check(read, quote!(fn(&mut Self, #idx_ty) -> #ty)));
             }
             if let Some(write) = &r.after_write {
-                arms.checks.push(hook_check(write, quote!(fn(&mut Self, #idx_ty #ty))));
+                arms.checks
+                    .push(hook_check(write, quote!(fn(&mut Self, #idx_ty #ty))));
             }
             let read_body = match &r.read_method {
                 Some(f) => quote! {
                     let __ret = #f(self, #idx_arg) as u64;
                     ::qdev_runtime::regs::lane_read(__ret, __lane, size)
                 },
-                None => quote! { return ::qdev_runtime::__private::write_only(__D, region, #name, offset); },
+                None => {
+                    quote! { return ::qdev_runtime::__private::write_only(__D, region, #name, offset); }
+                }
             };
             arms.read.push(quote! {
                 #start..=#last => {
@@ -239,7 +249,9 @@ fn register_arms(r: &Register, arms: &mut Arms) {
                     let __value = ::qdev_runtime::regs::lane_merge(0, value, __lane, size);
                     #f(self, #idx_arg __value as #ty);
                 },
-                None => quote! { ::qdev_runtime::__private::read_only(__D, region, #name, offset, value); },
+                None => {
+                    quote! { ::qdev_runtime::__private::read_only(__D, region, #name, offset, value); }
+                }
             };
             arms.write.push(quote! {
                 #start..=#last => {
@@ -372,7 +384,10 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
     });
     let realize_hook = match &d.hooks.realize {
         Some(h) => {
-            checks.push(hook_check(h, quote!(fn(&mut Self) -> ::core::result::Result<(), ::qdev_runtime::Error>)));
+            checks.push(hook_check(
+                h,
+                quote!(fn(&mut Self) -> ::core::result::Result<(), ::qdev_runtime::Error>),
+            ));
             quote!(#h(self))
         }
         None => quote!(::core::result::Result::Ok(())),
@@ -413,7 +428,9 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
         let n = lf.array.unwrap_or(1) as u32;
         let make = |which: TokenStream| -> TokenStream {
             match lf.array {
-                Some(_) => quote!(::core::array::from_fn(|__i| { let __i = __i as u32; lines.get(#which) })),
+                Some(_) => {
+                    quote!(::core::array::from_fn(|__i| { let __i = __i as u32; lines.get(#which) }))
+                }
                 None => quote!({ let __i = 0u32; lines.get(#which) }),
             }
         };
@@ -433,7 +450,8 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
                     }
                     None => quote!(None),
                 };
-                gpio_out_descs.push(quote!(::qdev_runtime::GpioDescriptor { name: #nm, count: #n }));
+                gpio_out_descs
+                    .push(quote!(::qdev_runtime::GpioDescriptor { name: #nm, count: #n }));
                 make(quote!(::qdev_runtime::LineRef::GpioOut { group: #group, line: __i }))
             }
         };
@@ -460,8 +478,14 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
         let range = match (&p.min, &p.max) {
             (None, None) => quote!(None),
             (min, max) => {
-                let lo = min.as_ref().map(|e| quote!((#e) as i128)).unwrap_or(quote!(i128::MIN));
-                let hi = max.as_ref().map(|e| quote!((#e) as i128)).unwrap_or(quote!(i128::MAX));
+                let lo = min
+                    .as_ref()
+                    .map(|e| quote!((#e) as i128))
+                    .unwrap_or(quote!(i128::MIN));
+                let hi = max
+                    .as_ref()
+                    .map(|e| quote!((#e) as i128))
+                    .unwrap_or(quote!(i128::MAX));
                 quote!(Some((#lo, #hi)))
             }
         };
@@ -650,4 +674,3 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
         }
     }
 }
-

@@ -371,7 +371,11 @@ fn parse_pci(meta: &Meta) -> syn::Result<PciInfo> {
         (p.device, 0xffff, "device"),
         (p.subsystem_vendor, 0xffff, "subsystem_vendor"),
         (p.subsystem, 0xffff, "subsystem"),
-        (p.class, 0xffff, "class (base class and subclass, e.g. 0x0700)"),
+        (
+            p.class,
+            0xffff,
+            "class (base class and subclass, e.g. 0x0700)",
+        ),
         (p.prog_if, 0xff, "prog_if"),
         (p.revision, 0xff, "revision"),
         (p.interrupt_pin, 4, "interrupt_pin"),
@@ -409,7 +413,10 @@ fn parse_region(meta: &Meta) -> syn::Result<Region> {
         }
     }
     if r.name.is_empty() {
-        return Err(syn::Error::new(meta.span(), "region(...) needs `name = \"...\"`"));
+        return Err(syn::Error::new(
+            meta.span(),
+            "region(...) needs `name = \"...\"`",
+        ));
     }
     Ok(r)
 }
@@ -514,17 +521,18 @@ fn reg_arg(r: &mut Register, m: &Meta, have_offset: &mut bool) -> syn::Result<()
         "write" | "after_write" => r.after_write = Some(expr_path(meta_value(m)?)?),
         "after_read" => r.after_read = Some(expr_path(meta_value(m)?)?),
         k if ACCESS_KINDS.contains(&k) => {
-            r.masks.push((k.to_string(), lit_u64(meta_value(m)?)?, m.span()));
+            r.masks
+                .push((k.to_string(), lit_u64(meta_value(m)?)?, m.span()));
         }
         k => {
             return Err(syn::Error::new(
                 m.span(),
                 format!(
-                    "unknown register argument `{k}`; expected offset, access, reset, name, region, \
+                "unknown register argument `{k}`; expected offset, access, reset, name, region, \
                      count, stride, reserved, unimplemented, before_write, write (after_write), \
                      after_read, or a bit mask per access kind ({})",
-                    ACCESS_KINDS.join(", ")
-                ),
+                ACCESS_KINDS.join(", ")
+            ),
             ))
         }
     }
@@ -541,7 +549,10 @@ fn parse_method_register(meta: &Meta) -> syn::Result<Register> {
             "width" => {
                 let bits = lit_u64(meta_value(&m)?)?;
                 if ![8, 16, 32, 64].contains(&bits) {
-                    return Err(syn::Error::new(m.span(), "width must be 8, 16, 32 or 64 (bits)"));
+                    return Err(syn::Error::new(
+                        m.span(),
+                        "width must be 8, 16, 32 or 64 (bits)",
+                    ));
                 }
                 r.width = (bits / 8) as u32;
                 width_set = true;
@@ -551,10 +562,16 @@ fn parse_method_register(meta: &Meta) -> syn::Result<Register> {
     }
     let _ = width_set;
     if !have_offset {
-        return Err(syn::Error::new(meta.span(), "register(...) needs `offset = ...`"));
+        return Err(syn::Error::new(
+            meta.span(),
+            "register(...) needs `offset = ...`",
+        ));
     }
     if r.name.is_empty() {
-        return Err(syn::Error::new(meta.span(), "register(...) needs `name = \"...\"`"));
+        return Err(syn::Error::new(
+            meta.span(),
+            "register(...) needs `name = \"...\"`",
+        ));
     }
     if r.read_method.is_none() && r.after_write.is_none() {
         return Err(syn::Error::new(
@@ -642,7 +659,10 @@ pub fn parse(args: TokenStream, item: &mut syn::ItemStruct) -> syn::Result<Model
         plain: Vec::new(),
     };
     let syn::Fields::Named(fields) = &mut item.fields else {
-        errors.add(&item.fields, "#[qemu_device] needs a struct with named fields");
+        errors.add(
+            &item.fields,
+            "#[qemu_device] needs a struct with named fields",
+        );
         errors.finish()?;
         unreachable!()
     };
@@ -659,7 +679,10 @@ pub fn parse(args: TokenStream, item: &mut syn::ItemStruct) -> syn::Result<Model
             .attrs
             .retain(|a| !OUR_ATTRS.iter().any(|n| a.path().is_ident(n)));
         if ours.len() > 1 {
-            errors.add(&ours[1], "a field takes one of #[reg], #[property], #[irq], #[gpio_out]");
+            errors.add(
+                &ours[1],
+                "a field takes one of #[reg], #[property], #[irq], #[gpio_out]",
+            );
         }
         let Some(attr) = ours.into_iter().next() else {
             model.plain.push(ident);
@@ -677,7 +700,12 @@ pub fn parse(args: TokenStream, item: &mut syn::ItemStruct) -> syn::Result<Model
                         "a #[reg] field must be u8, u16, u32 or u64 (or an array of them for a register array)",
                     )
                 })?;
-                let mut r = new_register(ident.to_string().to_uppercase(), Storage::Field(ident.clone()), width, attr.span());
+                let mut r = new_register(
+                    ident.to_string().to_uppercase(),
+                    Storage::Field(ident.clone()),
+                    width,
+                    attr.span(),
+                );
                 r.doc = doc.clone();
                 let mut have_offset = false;
                 let mut reg_errors = Errors::default();
@@ -701,7 +729,9 @@ pub fn parse(args: TokenStream, item: &mut syn::ItemStruct) -> syn::Result<Model
                     (None, c) if c != 1 => {
                         return Err(syn::Error::new(
                             field.ty.span(),
-                            format!("a register array of {c} needs an array field, e.g. [u32; {c}]"),
+                            format!(
+                                "a register array of {c} needs an array field, e.g. [u32; {c}]"
+                            ),
                         ))
                     }
                     _ => {}
@@ -738,13 +768,21 @@ pub fn parse(args: TokenStream, item: &mut syn::ItemStruct) -> syn::Result<Model
                         }
                     }
                 }
-                if matches!(p.ty, PropType::Str | PropType::Bool) && (p.min.is_some() || p.max.is_some()) {
-                    return Err(syn::Error::new(attr.span(), "min/max apply to integer properties only"));
+                if matches!(p.ty, PropType::Str | PropType::Bool)
+                    && (p.min.is_some() || p.max.is_some())
+                {
+                    return Err(syn::Error::new(
+                        attr.span(),
+                        "min/max apply to integer properties only",
+                    ));
                 }
                 model.props.push(p);
             } else {
                 let array = is_irq(&field.ty).ok_or_else(|| {
-                    syn::Error::new(field.ty.span(), "an #[irq] or #[gpio_out] field must be `Irq` or `[Irq; N]`")
+                    syn::Error::new(
+                        field.ty.span(),
+                        "an #[irq] or #[gpio_out] field must be `Irq` or `[Irq; N]`",
+                    )
                 })?;
                 let kind = if attr.path().is_ident("irq") {
                     if !args.is_empty() {
@@ -756,7 +794,12 @@ pub fn parse(args: TokenStream, item: &mut syn::ItemStruct) -> syn::Result<Model
                     for m in &args {
                         match key(m).as_str() {
                             "name" => name = Some(lit_str(meta_value(m)?)?),
-                            k => return Err(syn::Error::new(m.span(), format!("unknown gpio_out argument `{k}`; expected name"))),
+                            k => {
+                                return Err(syn::Error::new(
+                                    m.span(),
+                                    format!("unknown gpio_out argument `{k}`; expected name"),
+                                ))
+                            }
                         }
                     }
                     Line::GpioOut(name)

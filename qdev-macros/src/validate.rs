@@ -32,8 +32,16 @@ pub fn check(model: &Model) -> syn::Result<Vec<CheckedRegion<'_>>> {
     let mut errors = Errors::default();
     let d = &model.device;
 
-    if !d.name.is_empty() && !d.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        errors.add(proc_macro2::Span::call_site(), "the type name may hold letters, digits, '-' and '_'");
+    if !d.name.is_empty()
+        && !d
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        errors.add(
+            proc_macro2::Span::call_site(),
+            "the type name may hold letters, digits, '-' and '_'",
+        );
     }
 
     // Regions: declared, or one default region named "regs".
@@ -57,7 +65,10 @@ pub fn check(model: &Model) -> syn::Result<Vec<CheckedRegion<'_>>> {
             errors.add(r.span, format!("region `{}` is declared twice", r.name));
         }
         if r.io && d.bus != Bus::Pci {
-            errors.add(r.span, "`io` regions are PCI I/O BARs; a sysbus device has MMIO regions only");
+            errors.add(
+                r.span,
+                "`io` regions are PCI I/O BARs; a sysbus device has MMIO regions only",
+            );
         }
         if r.bar.is_some() && d.bus != Bus::Pci {
             errors.add(r.span, "`bar` applies to PCI devices");
@@ -95,7 +106,10 @@ pub fn check(model: &Model) -> syn::Result<Vec<CheckedRegion<'_>>> {
     let mut used_bars = std::collections::HashSet::new();
     for r in &regions {
         if d.bus == Bus::Pci && !used_bars.insert(r.bar) {
-            errors.add(proc_macro2::Span::call_site(), format!("BAR {} is used by two regions", r.bar));
+            errors.add(
+                proc_macro2::Span::call_site(),
+                format!("BAR {} is used by two regions", r.bar),
+            );
         }
     }
 
@@ -123,7 +137,13 @@ pub fn check(model: &Model) -> syn::Result<Vec<CheckedRegion<'_>>> {
         }
         for (kind, mask, span) in &reg.masks {
             if mask & !width_mask(reg.width) != 0 {
-                errors.add(*span, format!("{kind} mask {mask:#x} is wider than the {}-bit register", reg.width * 8));
+                errors.add(
+                    *span,
+                    format!(
+                        "{kind} mask {mask:#x} is wider than the {}-bit register",
+                        reg.width * 8
+                    ),
+                );
             }
         }
         for (i, (ka, ma, span)) in reg.masks.iter().enumerate() {
@@ -133,7 +153,10 @@ pub fn check(model: &Model) -> syn::Result<Vec<CheckedRegion<'_>>> {
                 }
             }
             if ma & reg.reserved != 0 {
-                errors.add(*span, format!("bits {:#x} are both {ka} and reserved", ma & reg.reserved));
+                errors.add(
+                    *span,
+                    format!("bits {:#x} are both {ka} and reserved", ma & reg.reserved),
+                );
             }
         }
         if reg.count == 0 {
@@ -141,7 +164,10 @@ pub fn check(model: &Model) -> syn::Result<Vec<CheckedRegion<'_>>> {
         }
         if let Some(stride) = reg.stride {
             if stride < w {
-                errors.add(reg.span, format!("stride {stride:#x} is smaller than the register width {w}"));
+                errors.add(
+                    reg.span,
+                    format!("stride {stride:#x} is smaller than the register width {w}"),
+                );
             }
         }
         let idx = match &reg.region {
@@ -213,9 +239,15 @@ fn interleaved(a: &Register, b: &Register) -> bool {
     let inst = |r: &Register| -> Vec<(u64, u64)> {
         let stride = r.stride.unwrap_or(u64::from(r.width));
         (0..r.count.min(4096))
-            .map(|i| (r.offset + i * stride, r.offset + i * stride + u64::from(r.width)))
+            .map(|i| {
+                (
+                    r.offset + i * stride,
+                    r.offset + i * stride + u64::from(r.width),
+                )
+            })
             .collect()
     };
     let (ia, ib) = (inst(a), inst(b));
-    !ia.iter().any(|(s1, e1)| ib.iter().any(|(s2, e2)| s1 < e2 && s2 < e1))
+    !ia.iter()
+        .any(|(s1, e1)| ib.iter().any(|(s2, e2)| s1 < e2 && s2 < e1))
 }

@@ -13,7 +13,13 @@ fn region_name(d: &DeviceDescriptor, region: u32) -> &'static str {
 /// An access to an offset with no register. Reads return 0.
 #[cold]
 #[inline(never)]
-pub fn unmapped(d: &DeviceDescriptor, region: u32, offset: u64, size: u32, write: Option<u64>) -> u64 {
+pub fn unmapped(
+    d: &DeviceDescriptor,
+    region: u32,
+    offset: u64,
+    size: u32,
+    write: Option<u64>,
+) -> u64 {
     match write {
         Some(v) => guest_error!(
             "{}: write of 0x{v:x} ({size} bytes) to unmapped offset 0x{offset:x} of region '{}'",
@@ -79,7 +85,13 @@ pub fn reserved(d: &DeviceDescriptor, region: u32, reg: &str, offset: u64, bits:
 /// An access to a register or bits the model does not implement.
 #[cold]
 #[inline(never)]
-pub fn unimplemented(d: &DeviceDescriptor, region: u32, reg: &str, offset: u64, write: Option<u64>) {
+pub fn unimplemented(
+    d: &DeviceDescriptor,
+    region: u32,
+    reg: &str,
+    offset: u64,
+    write: Option<u64>,
+) {
     match write {
         Some(v) => crate::unimp!(
             "{}: write of 0x{v:x} to unimplemented register {reg} (offset 0x{offset:x} of region '{}')",

@@ -25,8 +25,8 @@ pub mod regs;
 pub mod qemu;
 
 pub use device::{
-    BusKind, Device, DeviceDescriptor, FieldDescriptor, GpioDescriptor, PciIds,
-    PropertyDescriptor, PropertyKind, RegionDescriptor, RegisterDescriptor, ResetKind,
+    BusKind, Device, DeviceDescriptor, FieldDescriptor, GpioDescriptor, PciIds, PropertyDescriptor,
+    PropertyKind, RegionDescriptor, RegisterDescriptor, ResetKind,
 };
 pub use error::Error;
 pub use lines::{Irq, LineRef, Lines};

@@ -59,7 +59,9 @@ impl Default for Irq {
 
 impl fmt::Debug for Irq {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Irq").field("level", &self.level.get()).finish()
+        f.debug_struct("Irq")
+            .field("level", &self.level.get())
+            .finish()
     }
 }
 

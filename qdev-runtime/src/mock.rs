@@ -105,10 +105,15 @@ impl<T: Device> MockBuilder<T> {
 
     fn set(&mut self, name: &str, value: PropValue) -> Result<(), Error> {
         let d = T::DESCRIPTOR;
-        let p = d.property(name).ok_or_else(|| {
-            Error::new(format!("Property '{}.{name}' not found", d.name))
-        })?;
-        let bad = || Error::new(format!("Property '{}.{name}' doesn't take value {value:?}", d.name));
+        let p = d
+            .property(name)
+            .ok_or_else(|| Error::new(format!("Property '{}.{name}' not found", d.name)))?;
+        let bad = || {
+            Error::new(format!(
+                "Property '{}.{name}' doesn't take value {value:?}",
+                d.name
+            ))
+        };
         let base = (&mut self.props as *mut T::Props).cast::<u8>();
         // SAFETY: `p.offset` is the generated offset of a field of
         // `T::Props` whose type matches `p.kind` (the macro writes both
@@ -118,12 +123,24 @@ impl<T: Device> MockBuilder<T> {
             let field = base.add(p.offset);
             match (p.kind, &value) {
                 (PropertyKind::Bool, PropValue::Bool(v)) => field.cast::<bool>().write(*v),
-                (PropertyKind::U8, PropValue::Int(v)) => field.cast::<u8>().write((*v).try_into().map_err(|_| bad())?),
-                (PropertyKind::U16, PropValue::Int(v)) => field.cast::<u16>().write((*v).try_into().map_err(|_| bad())?),
-                (PropertyKind::U32, PropValue::Int(v)) => field.cast::<u32>().write((*v).try_into().map_err(|_| bad())?),
-                (PropertyKind::U64, PropValue::Int(v)) => field.cast::<u64>().write((*v).try_into().map_err(|_| bad())?),
-                (PropertyKind::I32, PropValue::Int(v)) => field.cast::<i32>().write((*v).try_into().map_err(|_| bad())?),
-                (PropertyKind::I64, PropValue::Int(v)) => field.cast::<i64>().write((*v).try_into().map_err(|_| bad())?),
+                (PropertyKind::U8, PropValue::Int(v)) => field
+                    .cast::<u8>()
+                    .write((*v).try_into().map_err(|_| bad())?),
+                (PropertyKind::U16, PropValue::Int(v)) => field
+                    .cast::<u16>()
+                    .write((*v).try_into().map_err(|_| bad())?),
+                (PropertyKind::U32, PropValue::Int(v)) => field
+                    .cast::<u32>()
+                    .write((*v).try_into().map_err(|_| bad())?),
+                (PropertyKind::U64, PropValue::Int(v)) => field
+                    .cast::<u64>()
+                    .write((*v).try_into().map_err(|_| bad())?),
+                (PropertyKind::I32, PropValue::Int(v)) => field
+                    .cast::<i32>()
+                    .write((*v).try_into().map_err(|_| bad())?),
+                (PropertyKind::I64, PropValue::Int(v)) => field
+                    .cast::<i64>()
+                    .write((*v).try_into().map_err(|_| bad())?),
                 (PropertyKind::Str, PropValue::Str(s)) => (*field.cast::<RawString>()).set(s),
                 _ => return Err(bad()),
             }

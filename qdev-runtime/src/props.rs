@@ -26,7 +26,11 @@ impl RawString {
         // SAFETY: a non-NULL pointer here was stored by QEMU's string
         // property setter (g_strdup) or by `set`, and stays valid until the
         // property is released or set again.
-        Some(unsafe { CStr::from_ptr(self.0) }.to_string_lossy().into_owned())
+        Some(
+            unsafe { CStr::from_ptr(self.0) }
+                .to_string_lossy()
+                .into_owned(),
+        )
     }
 
     /// Sets the value outside QEMU (the mocked bus). The previous value,

@@ -185,7 +185,11 @@ mod tests {
     fn rw_stores_what_is_written() {
         let s = Semantics::uniform(Access::ReadWrite, 4);
         assert_eq!(s.write(0x1234, 0xdead_beef), 0xdead_beef);
-        assert_eq!(s.write(0, 0x1_0000_0001), 1, "bits beyond the width are dropped");
+        assert_eq!(
+            s.write(0, 0x1_0000_0001),
+            1,
+            "bits beyond the width are dropped"
+        );
     }
 
     #[test]

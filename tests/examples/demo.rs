@@ -16,13 +16,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .device("qdev-baseline")
         .log("guest_errors")
         .start()?;
-    let info = qdev_tool::modinfo::ModuleInfo::read(&module)?.ok_or("module has no build record")?;
+    let info =
+        qdev_tool::modinfo::ModuleInfo::read(&module)?.ok_or("module has no build record")?;
     println!("qdev demo: a Rust device inside the stock QEMU");
-    println!("  QEMU     {} (QEMU {})", qemu.binary().path.display(), qemu.binary().describe());
+    println!(
+        "  QEMU     {} (QEMU {})",
+        qemu.binary().path.display(),
+        qemu.binary().describe()
+    );
     println!("  module   {} (built for {info})", module.display());
     println!("  command  {}", qemu.command_line());
 
-    let f = qemu.pci_find(0x1234, 0xbacf)?.ok_or("qdev-baseline did not enumerate")?;
+    let f = qemu
+        .pci_find(0x1234, 0xbacf)?
+        .ok_or("qdev-baseline did not enumerate")?;
     println!(
         "  PCI {}  {:04x}:{:04x}  class {:06x}  rev {}",
         f.bdf, f.vendor_id, f.device_id, f.class_code, f.revision
@@ -34,7 +41,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let text: String = id.to_be_bytes().iter().map(|&b| b as char).collect();
     println!("  read  ID          -> {id:#010x} ({text:?})");
     bar.writel(0x04, 0xcafe_f00d)?;
-    println!("  write SCRATCH     <- 0xcafef00d, reads back {:#010x}", bar.readl(0x04)?);
+    println!(
+        "  write SCRATCH     <- 0xcafef00d, reads back {:#010x}",
+        bar.readl(0x04)?
+    );
 
     let gsi = qemu.pci_intx_gsi(&f)?;
     qemu.irq_intercept_in("ioapic")?;

@@ -46,9 +46,9 @@
 mod base64;
 mod error;
 mod json;
+pub mod modules;
 mod pci;
 mod qemu;
-pub mod modules;
 
 pub use error::{HarnessError, Result};
 pub use json::{Json, JsonError};

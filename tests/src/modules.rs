@@ -39,9 +39,9 @@ fn once(key: &str, build: impl FnOnce() -> Result<PathBuf>) -> Result<PathBuf> {
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<()> {
-    let out = cmd
-        .output()
-        .map_err(|e| HarnessError::Usage(format!("{what}: cannot run {:?}: {e}", cmd.get_program())))?;
+    let out = cmd.output().map_err(|e| {
+        HarnessError::Usage(format!("{what}: cannot run {:?}: {e}", cmd.get_program()))
+    })?;
     if !out.status.success() {
         return Err(HarnessError::Usage(format!(
             "{what} failed ({}):\n{}{}",
@@ -106,9 +106,14 @@ pub fn tool_binary() -> Result<PathBuf> {
     once("cargo-qdev", || {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         run(
-            Command::new(cargo)
-                .current_dir(workspace_root())
-                .args(["build", "--quiet", "-p", "cargo-qdev", "--bin", "cargo-qdev"]),
+            Command::new(cargo).current_dir(workspace_root()).args([
+                "build",
+                "--quiet",
+                "-p",
+                "cargo-qdev",
+                "--bin",
+                "cargo-qdev",
+            ]),
             "cargo build -p cargo-qdev",
         )?;
         Ok(target_dir().join("debug").join("cargo-qdev"))
@@ -123,7 +128,11 @@ pub fn with_claimed_version(module: &Path, version: &str) -> Result<PathBuf> {
         .ok_or_else(|| HarnessError::Usage(format!("{} has no module record", module.display())))?;
     let from = format!("qemu={};", info.qemu_version);
     let to = format!("qemu={version};");
-    assert_eq!(from.len(), to.len(), "the claimed version must have the same length");
+    assert_eq!(
+        from.len(),
+        to.len(),
+        "the claimed version must have the same length"
+    );
     let pos = bytes
         .windows(from.len())
         .position(|w| w == from.as_bytes())

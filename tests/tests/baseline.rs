@@ -33,7 +33,8 @@ fn rust_twin() -> Twin {
         module: rust_module("qdev-baseline").expect("build the Rust baseline"),
         device: "qdev-baseline",
         device_id: 0xbacf,
-        unknown_read_log: "qdev-baseline: read (4 bytes) from unmapped offset 0x40 of region 'mmio'",
+        unknown_read_log:
+            "qdev-baseline: read (4 bytes) from unmapped offset 0x40 of region 'mmio'",
     }
 }
 
@@ -66,19 +67,32 @@ fn answers_through_qtest(twin: Twin, machine: &str) {
     assert_eq!(bar.readl(0x08).unwrap(), 1, "IRQ_STATUS shows it");
     bar.writel(0x10, 1).unwrap();
     assert!(!qemu.irq_level(gsi), "IRQ lowered");
-    let events: Vec<IrqEvent> = qemu.irq_events().into_iter().filter(|e| e.line == gsi).collect();
+    let events: Vec<IrqEvent> = qemu
+        .irq_events()
+        .into_iter()
+        .filter(|e| e.line == gsi)
+        .collect();
     assert_eq!(
         events,
         [
-            IrqEvent { line: gsi, level: true },
-            IrqEvent { line: gsi, level: false }
+            IrqEvent {
+                line: gsi,
+                level: true
+            },
+            IrqEvent {
+                line: gsi,
+                level: false
+            }
         ]
     );
 
     assert_eq!(bar.readl(0x40).unwrap(), 0, "unknown offsets read 0");
     qemu.wait_stderr(twin.unknown_read_log, Duration::from_secs(5))
         .expect("the guest error is logged, naming the device and offset");
-    assert!(qemu.try_exit_status().unwrap().is_none(), "QEMU is still running");
+    assert!(
+        qemu.try_exit_status().unwrap().is_none(),
+        "QEMU is still running"
+    );
 }
 
 #[test]

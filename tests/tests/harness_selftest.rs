@@ -625,27 +625,10 @@ fn one_qemu_shared_between_threads() -> TestResult {
     Ok(())
 }
 
-/// Run by [`watchdog_kills_qemu_when_the_test_process_dies`] in a child
-/// process, which it then kills with SIGKILL.
-#[test]
-#[ignore = "helper run in a child process by watchdog_kills_qemu_when_the_test_process_dies"]
-fn watchdog_helper_process() {
-    let qemu = Qemu::builder().machine("pc").start().unwrap();
-    println!("QEMU_PID={} {}", qemu.pid(), qemu.temp_dir().display());
-    std::thread::sleep(Duration::from_secs(60));
-}
-
 #[test]
 fn watchdog_kills_qemu_when_the_test_process_dies() {
-    let exe = std::env::current_exe().unwrap();
-    let mut child = Command::new(exe)
-        .args([
-            "--ignored",
-            "--exact",
-            "watchdog_helper_process",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    // A separate process that starts QEMU and is then SIGKILLed.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qdev-watchdog-helper"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -654,7 +637,6 @@ fn watchdog_kills_qemu_when_the_test_process_dies() {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            // libtest prints "test NAME ... " on the same line first.
             if let Some((_, found)) = line.split_once("QEMU_PID=") {
                 let (pid, dir) = found.trim().split_once(' ').unwrap();
                 let _ = tx.send((pid.parse::<u32>().unwrap(), std::path::PathBuf::from(dir)));

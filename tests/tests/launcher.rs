@@ -10,13 +10,13 @@ use qdev_tests::{LaunchError, Qemu};
 #[test]
 fn module_for_another_version_is_refused_by_the_harness() {
     let module = with_claimed_version(&rust_module("qdev-baseline").unwrap(), "10.0.9").unwrap();
-    let err = Qemu::builder()
-        .module(&module)
-        .start()
-        .err()
-        .expect("the launch is refused");
+    let Err(err) = Qemu::builder().module(&module).start() else {
+        panic!("the launch is not refused");
+    };
     match err.launch_error() {
-        Some(LaunchError::Version { built_for, qemu, .. }) => {
+        Some(LaunchError::Version {
+            built_for, qemu, ..
+        }) => {
             assert!(built_for.starts_with("10.0.9"), "{built_for}");
             assert!(qemu.starts_with("10.0.2"), "{qemu}");
         }
@@ -67,7 +67,10 @@ fn a_file_that_is_not_a_module_is_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("carries no qdev module information"), "{stderr}");
+    assert!(
+        stderr.contains("carries no qdev module information"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -107,8 +110,14 @@ fn print_command_shows_the_plain_equivalent() {
         .unwrap();
     let line = String::from_utf8_lossy(&out.stdout);
     assert!(
-        line.starts_with(&format!("env LD_PRELOAD={} ", module.canonicalize().unwrap().display())),
+        line.starts_with(&format!(
+            "env LD_PRELOAD={} ",
+            module.canonicalize().unwrap().display()
+        )),
         "{line}"
     );
-    assert!(line.trim_end().ends_with("qemu-system-x86_64 -M pc"), "{line}");
+    assert!(
+        line.trim_end().ends_with("qemu-system-x86_64 -M pc"),
+        "{line}"
+    );
 }

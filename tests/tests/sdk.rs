@@ -6,14 +6,28 @@ use std::process::Command;
 use qdev_tests::modules::{sdk_pkg_config_dir, tool_binary};
 
 fn installed_qemu_banner() -> String {
-    let out = Command::new("qemu-system-x86_64").arg("--version").output().unwrap();
-    String::from_utf8_lossy(&out.stdout).lines().next().unwrap().to_string()
+    let out = Command::new("qemu-system-x86_64")
+        .arg("--version")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 #[test]
 fn cargo_qdev_sdk_reports_the_installed_qemu_version() {
-    let out = Command::new(tool_binary().unwrap()).arg("sdk").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(tool_binary().unwrap())
+        .arg("sdk")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let first = stdout.lines().next().unwrap();
     // "QEMU emulator version 10.0.2 (Debian ...)" vs "QEMU device SDK for QEMU 10.0.2 (Debian ...)"
@@ -57,9 +71,18 @@ fn pkg_config_gives_flags_that_compile_a_c_device() {
         .env("PKG_CONFIG_PATH", &pc)
         .status()
         .unwrap();
-    assert!(status.success(), "the documented gcc command line builds a module");
-    let info = qdev_tool::modinfo::ModuleInfo::read(&so).unwrap().expect("the record is embedded");
+    assert!(
+        status.success(),
+        "the documented gcc command line builds a module"
+    );
+    let info = qdev_tool::modinfo::ModuleInfo::read(&so)
+        .unwrap()
+        .expect("the record is embedded");
     let installed = installed_qemu_banner();
-    assert!(installed.contains(&info.describe()), "{installed} vs {}", info.describe());
+    assert!(
+        installed.contains(&info.describe()),
+        "{installed} vs {}",
+        info.describe()
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -205,7 +205,10 @@ unsafe extern "C" fn mmio_write<T: Device, P, const R: u32>(
     }
 }
 
-unsafe extern "C" fn class_init<T: Device, P: Parent>(klass: *mut sys::ObjectClass, _data: *mut c_void) {
+unsafe extern "C" fn class_init<T: Device, P: Parent>(
+    klass: *mut sys::ObjectClass,
+    _data: *mut c_void,
+) {
     let d = T::DESCRIPTOR;
     let s = syms();
     let dc = klass.cast::<sys::DeviceClass>();
@@ -390,14 +393,20 @@ unsafe fn realize_common<T: Device, P>(
     true
 }
 
-unsafe extern "C" fn sysbus_realize<T: Device, P>(dev: *mut sys::DeviceState, errp: *mut *mut sys::Error) {
+unsafe extern "C" fn sysbus_realize<T: Device, P>(
+    dev: *mut sys::DeviceState,
+    errp: *mut *mut sys::Error,
+) {
     // SAFETY: QEMU realizes our own instance.
     unsafe {
         realize_common::<T, P>(dev.cast(), errp);
     }
 }
 
-unsafe extern "C" fn pci_realize<T: Device, P>(pdev: *mut sys::PCIDevice, errp: *mut *mut sys::Error) {
+unsafe extern "C" fn pci_realize<T: Device, P>(
+    pdev: *mut sys::PCIDevice,
+    errp: *mut *mut sys::Error,
+) {
     let d = T::DESCRIPTOR;
     let BusKind::Pci(ids) = d.bus else { return };
     let s = syms();

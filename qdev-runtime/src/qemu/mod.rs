@@ -96,10 +96,10 @@ pub fn register<T: Device>() {
         // with module support; it only appends to a list, which is safe
         // from a constructor.
         unsafe {
-            if let Ok(f) = lib.get::<unsafe extern "C" fn(
-                Option<unsafe extern "C" fn()>,
-                sys::module_init_type,
-            )>(b"register_module_init\0")
+            if let Ok(f) = lib
+                .get::<unsafe extern "C" fn(Option<unsafe extern "C" fn()>, sys::module_init_type)>(
+                    b"register_module_init\0",
+                )
             {
                 f(Some(qom_init), sys::module_init_type::MODULE_INIT_QOM);
                 f(
@@ -203,9 +203,8 @@ pub(crate) fn leak_cstr(s: &str) -> *const c_char {
 /// Writes a log message if QEMU's `-d` mask has its class.
 pub(crate) fn log(class: LogClass, args: fmt::Arguments<'_>) {
     static LOGLEVEL: OnceLock<usize> = OnceLock::new();
-    let level = *LOGLEVEL.get_or_init(|| {
-        data_symbol::<c_int>(c"qemu_loglevel").map_or(0, |p| p as usize)
-    });
+    let level =
+        *LOGLEVEL.get_or_init(|| data_symbol::<c_int>(c"qemu_loglevel").map_or(0, |p| p as usize));
     if level == 0 {
         return;
     }

@@ -38,9 +38,8 @@ pub(super) unsafe fn install<T: Device>(klass: *mut sys::ObjectClass, props_offs
         .iter()
         .map(|p| {
             let sym = info_symbol(p.kind);
-            let info = data_symbol::<sys::PropertyInfo>(sym).unwrap_or_else(|| {
-                panic!("QEMU does not export {}", sym.to_string_lossy())
-            });
+            let info = data_symbol::<sys::PropertyInfo>(sym)
+                .unwrap_or_else(|| panic!("QEMU does not export {}", sym.to_string_lossy()));
             let mut prop = sys::Property {
                 name: leak_cstr(p.name),
                 info,
