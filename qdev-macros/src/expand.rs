@@ -97,17 +97,28 @@ fn register_arms(r: &Register, arms: &mut Arms) {
     let sem = semantics(r);
     let array = r.count > 1;
     // Index and lane of the access within the register (array).
-    let locate = if array {
+    // A gap between the instances of an array is unmapped.
+    let locate = |write: bool| {
+        if !array {
+            return quote! { let __lane = (offset - #start) as u32; };
+        }
+        let bail = if write {
+            quote! {
+                ::qdev_runtime::__private::unmapped(__D, region, offset, size, Some(value));
+                return;
+            }
+        } else {
+            quote! { return ::qdev_runtime::__private::unmapped(__D, region, offset, size, None); }
+        };
         quote! {
             let __idx = ((offset - #start) / #stride) as usize;
             let __lane = ((offset - #start) % #stride) as u32;
             if __lane >= #w {
-                return ::qdev_runtime::__private::unmapped(__D, region, offset, size, __WRITE);
+                #bail
             }
         }
-    } else {
-        quote! { let __lane = (offset - #start) as u32; }
     };
+    let (locate_read, locate_write) = (locate(false), locate(true));
     let idx_arg = if array { quote!(__idx,) } else { quote!() };
     let idx_ty = if array { quote!(usize,) } else { quote!() };
     let unimp_read = if r.unimplemented {
@@ -169,8 +180,7 @@ fn register_arms(r: &Register, arms: &mut Arms) {
             };
             arms.read.push(quote! {
                 #start..=#last => {
-                    const __WRITE: Option<u64> = None;
-                    #locate
+                    #locate_read
                     #straddle
                     #unimp_read
                     #read_body
@@ -203,9 +213,7 @@ fn register_arms(r: &Register, arms: &mut Arms) {
             };
             arms.write.push(quote! {
                 #start..=#last => {
-                    let __WRITE: Option<u64> = Some(value);
-                    let _ = __WRITE;
-                    #locate
+                    #locate_write
                     if __lane + size > #w {
                         ::qdev_runtime::__private::straddle(__D, region, #name, offset, size);
                         return;
@@ -235,8 +243,7 @@ fn register_arms(r: &Register, arms: &mut Arms) {
             };
             arms.read.push(quote! {
                 #start..=#last => {
-                    const __WRITE: Option<u64> = None;
-                    #locate
+                    #locate_read
                     #straddle
                     #unimp_read
                     #read_body
@@ -255,9 +262,7 @@ fn register_arms(r: &Register, arms: &mut Arms) {
             };
             arms.write.push(quote! {
                 #start..=#last => {
-                    let __WRITE: Option<u64> = Some(value);
-                    let _ = __WRITE;
-                    #locate
+                    #locate_write
                     if __lane + size > #w {
                         ::qdev_runtime::__private::straddle(__D, region, #name, offset, size);
                         return;

@@ -55,9 +55,25 @@ impl Parent for sys::PCIDevice {
     const TYPE: &'static [u8] = sys::TYPE_PCI_DEVICE;
 }
 
+/// Where a sysbus device goes on a board that has no slot for it: the
+/// runtime's own properties of every sysbus device (`mmio`, `irq`, `intc`).
+#[repr(C)]
+pub(super) struct Placement {
+    /// Address of region 0 (further regions follow, each aligned to its
+    /// size); `u64::MAX`: not mapped by the device.
+    pub mmio: u64,
+    /// First interrupt controller input for IRQ 0 (IRQ n goes to
+    /// `irq + n`); -1: not connected by the device.
+    pub irq: i32,
+    /// QOM path of the interrupt controller (partial paths resolve, e.g.
+    /// `ioapic`).
+    pub intc: crate::props::RawString,
+}
+
 #[repr(C)]
 struct Instance<T: Device, P> {
     parent: P,
+    placement: Placement,
     props: T::Props,
     regions: [sys::MemoryRegion; MAX_REGIONS],
     irqs: [sys::qemu_irq; MAX_LINES],
@@ -236,7 +252,8 @@ unsafe extern "C" fn class_init<T: Device, P: Parent>(
                 (*k).revision = ids.revision;
             }
         }
-        props::install::<T>(klass, offset_of!(Instance<T, P>, props));
+        let placement = (d.bus == BusKind::SysBus).then(|| offset_of!(Instance<T, P>, placement));
+        props::install::<T>(klass, offset_of!(Instance<T, P>, props), placement);
     }
 }
 
