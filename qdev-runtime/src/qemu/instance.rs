@@ -252,7 +252,7 @@ unsafe extern "C" fn class_init<T: Device, P: Parent>(
                 (*k).revision = ids.revision;
             }
         }
-        let placement = (d.bus == BusKind::SysBus).then(|| offset_of!(Instance<T, P>, placement));
+        let placement = (d.bus == BusKind::SysBus).then_some(offset_of!(Instance<T, P>, placement));
         props::install::<T>(klass, offset_of!(Instance<T, P>, props), placement);
     }
 }
@@ -414,10 +414,64 @@ unsafe extern "C" fn sysbus_realize<T: Device, P>(
     dev: *mut sys::DeviceState,
     errp: *mut *mut sys::Error,
 ) {
-    // SAFETY: QEMU realizes our own instance.
+    let inst = dev.cast::<Instance<T, P>>();
+    // SAFETY: QEMU realizes our own instance, a SysBusDevice.
     unsafe {
-        realize_common::<T, P>(dev.cast(), errp);
+        if !realize_common::<T, P>(inst, errp) {
+            return;
+        }
+        if let Err(msg) = place::<T>(dev.cast(), &(*inst).placement) {
+            *(*inst).state.assume_init_mut() = None;
+            set_error(errp, &msg);
+        }
     }
+}
+
+/// Maps the regions and connects the IRQs as the `mmio`, `irq` and `intc`
+/// properties say.
+///
+/// # Safety
+/// `sbd` is our instance, being realized.
+unsafe fn place<T: Device>(sbd: *mut sys::SysBusDevice, p: &Placement) -> Result<(), String> {
+    let d = T::DESCRIPTOR;
+    let s = syms();
+    if p.irq >= 0 && d.irqs > 0 {
+        let path = p.intc.get().unwrap_or_else(|| "ioapic".to_string());
+        let cpath = std::ffi::CString::new(path.clone()).map_err(|e| e.to_string())?;
+        let mut ambiguous = false;
+        // SAFETY: a NUL-terminated path; QOM returns a borrowed object.
+        let intc = unsafe { s.object_resolve_path(cpath.as_ptr(), &mut ambiguous) };
+        if intc.is_null() {
+            let why = if ambiguous { "more than one" } else { "no" };
+            return Err(format!(
+                "property 'intc': {why} interrupt controller '{path}' on this machine"
+            ));
+        }
+        for n in 0..d.irqs as c_int {
+            // SAFETY: `intc` is a device; an input out of its range is NULL,
+            // which we refuse.
+            unsafe {
+                let line = s.qdev_get_gpio_in(intc.cast(), p.irq + n);
+                if line.is_null() {
+                    return Err(format!(
+                        "property 'irq': '{path}' has no input {}",
+                        p.irq + n
+                    ));
+                }
+                s.sysbus_connect_irq(sbd, n, line);
+            }
+        }
+    }
+    if p.mmio != u64::MAX {
+        let mut addr = p.mmio;
+        for (i, r) in d.regions.iter().enumerate() {
+            addr = addr.next_multiple_of(r.size.next_power_of_two());
+            // SAFETY: region `i` was registered in instance_init.
+            unsafe { s.sysbus_mmio_map(sbd, i as c_int, addr) };
+            addr += r.size;
+        }
+    }
+    Ok(())
 }
 
 unsafe extern "C" fn pci_realize<T: Device, P>(

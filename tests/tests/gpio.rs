@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The `qdev-gpio` sysbus device (written with the DSL) inside the stock
+//! QEMU: placement, registers, IRQ, GPIO lines, properties, reset.
+
+use std::time::Duration;
+
+use qdev_tests::modules::rust_module;
+use qdev_tests::{IrqEvent, Qemu, QemuBuilder};
+
+const BASE: u64 = 0xfed0_1000;
+const GSI: u32 = 5;
+const PATH: &str = "/machine/peripheral/gpio0";
+
+fn builder() -> QemuBuilder {
+    Qemu::builder()
+        .machine("pc")
+        .module(rust_module("qdev-gpio").unwrap())
+        .log("guest_errors,unimp")
+}
+
+fn start(props: &str) -> Qemu {
+    builder()
+        .device(format!(
+            "qdev-gpio,id=gpio0,mmio={BASE:#x},irq={GSI}{props}"
+        ))
+        .start()
+        .expect("QEMU starts with qdev-gpio")
+}
+
+#[test]
+fn registers_answer_at_the_mapped_address() {
+    let q = start("");
+    assert_eq!(q.readl(BASE + 0x14).unwrap(), 0x0001_0000, "VERSION");
+    assert_eq!(q.readb(BASE + 0x40).unwrap(), 0xa5, "SCRATCH reset value");
+    q.writel(BASE, 0x5a).unwrap();
+    assert_eq!(q.readl(BASE).unwrap(), 0x5a);
+    q.writeb(BASE + 0x01, 0x12).unwrap();
+    assert_eq!(q.readl(BASE).unwrap(), 0x125a, "byte lane write");
+    q.writel(BASE + 0x10, 0xff00_0001).unwrap();
+    assert_eq!(q.readl(BASE + 0x10).unwrap(), 1, "reserved bits kept");
+    q.wait_stderr("changes reserved bits 0xff000000", Duration::from_secs(5))
+        .unwrap();
+}
+
+#[test]
+fn input_edge_raises_the_irq_at_the_configured_gsi() {
+    let q = start("");
+    q.irq_intercept_in("ioapic").unwrap();
+    q.writel(BASE + 0x20 + 4 * 3, 1).unwrap(); // PIN_CFG[3]: rising edge
+    q.writel(BASE + 0x0c, 1 << 3).unwrap(); // INT_MASK
+    q.writel(BASE + 0x10, 1).unwrap(); // CTRL.ENABLE
+    q.set_irq_in(PATH, Some("in"), 3, 1).unwrap();
+    assert_eq!(q.readl(BASE + 0x04).unwrap(), 1 << 3, "DATA_IN");
+    assert_eq!(q.readl(BASE + 0x08).unwrap(), 1 << 3, "INT_STATUS");
+    assert!(q.irq_level(GSI), "IRQ raised at GSI {GSI}");
+    q.writel(BASE + 0x08, 1 << 3).unwrap(); // write 1 to clear
+    assert!(!q.irq_level(GSI));
+    let events: Vec<IrqEvent> = q
+        .irq_events()
+        .into_iter()
+        .filter(|e| e.line == GSI)
+        .collect();
+    assert_eq!(
+        events,
+        [
+            IrqEvent {
+                line: GSI,
+                level: true
+            },
+            IrqEvent {
+                line: GSI,
+                level: false
+            }
+        ]
+    );
+}
+
+#[test]
+fn data_out_drives_the_gpio_outputs() {
+    let q = start("");
+    q.irq_intercept_out_named(PATH, "out").unwrap();
+    q.writel(BASE, 0b1001).unwrap();
+    assert!(q.irq_level(0));
+    assert!(!q.irq_level(1));
+    assert!(q.irq_level(3));
+    q.writel(BASE, 0).unwrap();
+    assert!(!q.irq_level(0) && !q.irq_level(3));
+}
+
+#[test]
+fn unmapped_and_unimplemented_accesses_are_logged_not_fatal() {
+    let q = start("");
+    assert_eq!(q.readl(BASE + 0x80).unwrap(), 0);
+    q.wait_stderr(
+        "qdev-gpio: read (4 bytes) from unmapped offset 0x80 of region 'regs'",
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    q.writel(BASE + 0x1c, 3).unwrap();
+    q.wait_stderr("unimplemented register DEBOUNCE", Duration::from_secs(5))
+        .unwrap();
+    assert!(q.try_exit_status().unwrap().is_none());
+}
+
+#[test]
+fn system_reset_restores_reset_values() {
+    let q = start("");
+    q.writel(BASE, 0xff).unwrap();
+    q.writeb(BASE + 0x40, 0).unwrap();
+    q.qmp("system_reset", None).unwrap();
+    q.wait_qmp_event("RESET", Duration::from_secs(5)).unwrap();
+    assert_eq!(q.readl(BASE).unwrap(), 0);
+    assert_eq!(q.readb(BASE + 0x40).unwrap(), 0xa5);
+}
+
+#[test]
+fn help_lists_properties_with_descriptions() {
+    let out = std::process::Command::new(qdev_tests::modules::tool_binary().unwrap())
+        .args(["run", "--module"])
+        .arg(rust_module("qdev-gpio").unwrap())
+        .args(["--", "-device", "qdev-gpio,help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "ngpio=<uint32>         - Number of pins in use (1 to 8). (default: 8)",
+        "active-low=<bool>      - Outputs are active low. (default: off)",
+        "label=<str>            - A name for the controller; must not be empty.",
+        "mmio=<uint64>",
+        "irq=<int32>",
+        "intc=<str>",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+}
+
+fn start_error(props: &str) -> String {
+    let Err(e) = builder()
+        .device(format!("qdev-gpio,id=gpio0{props}"))
+        .start()
+    else {
+        panic!("QEMU accepted qdev-gpio{props}");
+    };
+    e.stderr().unwrap_or_default().to_string()
+}
+
+#[test]
+fn out_of_range_property_stops_qemu_naming_it() {
+    let err = start_error(",ngpio=9");
+    assert!(
+        err.contains("property 'ngpio' must be between 1 and 8, not 9"),
+        "{err}"
+    );
+}
+
+#[test]
+fn mistyped_property_gets_qemus_own_error() {
+    let err = start_error(",ngpio=many");
+    assert!(err.contains("ngpio"), "{err}");
+    assert!(err.contains("many"), "{err}");
+}
+
+#[test]
+fn realize_hook_error_is_shown() {
+    let err = start_error(",label=");
+    assert!(err.contains("property 'label' must not be empty"), "{err}");
+}
+
+#[test]
+fn unknown_interrupt_controller_is_an_error() {
+    let err = start_error(",irq=3,intc=no-such-intc");
+    assert!(
+        err.contains("property 'intc': no interrupt controller 'no-such-intc'"),
+        "{err}"
+    );
+}
