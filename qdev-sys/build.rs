@@ -128,6 +128,7 @@ const TYPES: &[&str] = &[
     "PCIDeviceClass",
     "MachineClass",
     "ResettableClass",
+    "ResettablePhases",
     "ResetType",
     "Property",
     "PropertyInfo",
@@ -156,6 +157,7 @@ const TYPES: &[&str] = &[
 /// Constants and macros the runtime uses.
 const VARS: &[&str] = &[
     "TYPE_.*",
+    "RESET_TYPE_.*",
     "INTERFACE_.*",
     "PCI_.*",
     "LOG_GUEST_ERROR",

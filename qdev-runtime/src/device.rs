@@ -168,6 +168,10 @@ impl DeviceDescriptor {
 pub enum ResetKind {
     /// Power-on or system reset.
     Cold,
+    /// Reset before a snapshot is loaded (the snapshot then restores state).
+    SnapshotLoad,
+    /// Wake-up from suspend.
+    Wakeup,
 }
 
 /// A device model. `#[qemu_device]` implements this; device authors write

@@ -85,7 +85,13 @@ struct Instance<T: Device, P> {
 /// pointers to them in every region).
 struct ClassData {
     ops: Vec<sys::MemoryRegionOps>,
+    /// The parent type's reset phases, filled in by class_init.
+    parent_phases: std::cell::UnsafeCell<sys::ResettablePhases>,
 }
+
+// SAFETY: ClassData is only touched from QEMU's main thread under the BQL
+// (class_init and reset); the map that holds it only stores its address.
+unsafe impl Sync for ClassData {}
 
 /// Registers `T`'s QOM type (QOM init phase).
 pub(super) fn register_type<T: Device>() {
@@ -234,7 +240,24 @@ unsafe extern "C" fn class_init<T: Device, P: Parent>(
         (*dc).desc = leak_cstr(d.description);
         (*dc).categories[0] |= 1 << (sys::DeviceCategory::DEVICE_CATEGORY_MISC as u32);
         (*dc).user_creatable = true;
-        s.device_class_set_legacy_reset(dc, Some(reset::<T, P>));
+        // Reset in the hold phase of QEMU's three-phase (Resettable) reset,
+        // after the parent's hold phase.
+        let rc = s
+            .object_class_dynamic_cast_assert(
+                klass,
+                sys::TYPE_RESETTABLE_INTERFACE.as_ptr().cast(),
+                c"qdev-runtime".as_ptr(),
+                0,
+                c"class_init".as_ptr(),
+            )
+            .cast::<sys::ResettableClass>();
+        s.resettable_class_set_parent_phases(
+            rc,
+            None,
+            Some(reset_hold::<T, P>),
+            None,
+            (*class_data_of::<T>()).parent_phases.get(),
+        );
         match d.bus {
             BusKind::SysBus => {
                 (*dc).realize = Some(sysbus_realize::<T, P>);
@@ -335,7 +358,10 @@ fn class_data_of<T: Device>() -> *const ClassData {
                 .map(region_ops::<T, sys::PCIDevice>)
                 .collect(),
         };
-        Box::into_raw(Box::new(ClassData { ops })) as usize
+        Box::into_raw(Box::new(ClassData {
+            ops,
+            parent_phases: Default::default(),
+        })) as usize
     });
     ptr as *const ClassData
 }
@@ -521,12 +547,23 @@ unsafe extern "C" fn pci_exit<T: Device, P>(pdev: *mut sys::PCIDevice) {
     unsafe { unrealize::<T, P>(pdev.cast()) }
 }
 
-unsafe extern "C" fn reset<T: Device, P>(dev: *mut sys::DeviceState) {
-    let inst = dev.cast::<Instance<T, P>>();
+unsafe extern "C" fn reset_hold<T: Device, P>(obj: *mut sys::Object, ty: sys::ResetType) {
+    // SAFETY: the parent phases were stored by class_init before any reset.
+    let parent = unsafe { *(*class_data_of::<T>()).parent_phases.get() };
+    if let Some(hold) = parent.hold {
+        // SAFETY: the parent type's own hold phase, for this object.
+        unsafe { hold(obj, ty) };
+    }
+    let kind = match ty {
+        sys::ResetType::RESET_TYPE_SNAPSHOT_LOAD => ResetKind::SnapshotLoad,
+        sys::ResetType::RESET_TYPE_WAKEUP => ResetKind::Wakeup,
+        _ => ResetKind::Cold,
+    };
+    let inst = obj.cast::<Instance<T, P>>();
     // SAFETY: our own instance; reset runs under the BQL.
     unsafe {
         if let Some(d) = (*inst).state.assume_init_mut() {
-            d.reset(ResetKind::Cold);
+            d.reset(kind);
         }
     }
 }
