@@ -136,6 +136,23 @@ fn register_arms(r: &Register, arms: &mut Arms) {
             return ::qdev_runtime::__private::straddle(__D, region, #name, offset, size);
         }
     };
+    // Access sizes the register takes, when the datasheet restricts them.
+    let (size_read, size_write) = match &r.sizes {
+        Some((sizes, _)) => (
+            quote! {
+                if !matches!(size, #(#sizes)|*) {
+                    return ::qdev_runtime::__private::bad_size(__D, region, #name, offset, size);
+                }
+            },
+            quote! {
+                if !matches!(size, #(#sizes)|*) {
+                    ::qdev_runtime::__private::bad_size(__D, region, #name, offset, size);
+                    return;
+                }
+            },
+        ),
+        None => (quote!(), quote!()),
+    };
 
     for hook in [&r.after_read].into_iter().flatten() {
         arms.checks
@@ -181,6 +198,7 @@ fn register_arms(r: &Register, arms: &mut Arms) {
             arms.read.push(quote! {
                 #start..=#last => {
                     #locate_read
+                    #size_read
                     #straddle
                     #unimp_read
                     #read_body
@@ -214,6 +232,7 @@ fn register_arms(r: &Register, arms: &mut Arms) {
             arms.write.push(quote! {
                 #start..=#last => {
                     #locate_write
+                    #size_write
                     if __lane + size > #w {
                         ::qdev_runtime::__private::straddle(__D, region, #name, offset, size);
                         return;
@@ -244,6 +263,7 @@ fn register_arms(r: &Register, arms: &mut Arms) {
             arms.read.push(quote! {
                 #start..=#last => {
                     #locate_read
+                    #size_read
                     #straddle
                     #unimp_read
                     #read_body
@@ -263,6 +283,7 @@ fn register_arms(r: &Register, arms: &mut Arms) {
             arms.write.push(quote! {
                 #start..=#last => {
                     #locate_write
+                    #size_write
                     if __lane + size > #w {
                         ::qdev_runtime::__private::straddle(__D, region, #name, offset, size);
                         return;
@@ -284,10 +305,14 @@ fn reg_descriptor(r: &Register) -> TokenStream {
     let count = r.count as u32;
     let stride = r.stride.unwrap_or(u64::from(r.width));
     let doc = lit(&r.doc);
+    let fields = r.fields.iter().map(|f| {
+        let (n, shift, bits) = (lit(&f.name), f.shift, f.bits);
+        quote!(::qdev_runtime::FieldDescriptor { name: #n, shift: #shift, bits: #bits })
+    });
     quote! {
         ::qdev_runtime::RegisterDescriptor {
             name: #name, offset: #offset, width: #width, reset: #reset, semantics: #sem,
-            count: #count, stride: #stride, fields: &[], doc: #doc,
+            count: #count, stride: #stride, fields: &[#(#fields),*], doc: #doc,
         }
     }
 }
@@ -579,6 +604,45 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
         _ => quote!(::qdev_runtime::BusKind::SysBus),
     };
 
+    // Field constants (`CTRL_ENABLE`) and getters of enum-valued fields.
+    let mut field_items = Vec::new();
+    for r in &model.regs {
+        for f in &r.fields {
+            let cname = format_ident!("{}_{}", r.name.to_uppercase(), f.name.to_uppercase());
+            let (shift, bits) = (f.shift, f.bits);
+            let doc = format!(
+                "Field {} of register {} (bits {}..={}).",
+                f.name,
+                r.name,
+                f.shift,
+                f.shift + f.bits - 1
+            );
+            field_items.push(quote! {
+                #[doc = #doc]
+                #[allow(dead_code)]
+                pub const #cname: ::qdev_runtime::Field = ::qdev_runtime::Field::new(#shift, #bits);
+            });
+            if let (Some(values), Storage::Field(field)) = (&f.values, &r.storage) {
+                if r.count == 1 {
+                    let getter = format_ident!("{}_{}", field, f.name.to_lowercase());
+                    let doc = format!(
+                        "The value of field {} of {}, if it names one of [`{}`].",
+                        f.name,
+                        r.name,
+                        quote!(#values)
+                    );
+                    field_items.push(quote! {
+                        #[doc = #doc]
+                        #[allow(dead_code)]
+                        pub fn #getter(&self) -> ::core::option::Option<#values> {
+                            <#values as ::qdev_runtime::FieldValue>::from_bits(Self::#cname.get(self.#field))
+                        }
+                    });
+                }
+            }
+        }
+    }
+
     let ctor_name = format_ident!("__qdev_register_{}", ident);
     let vis = &item.vis;
     let props_doc = format!("Raw property storage of [`{ident}`] (generated).");
@@ -665,6 +729,8 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
         }
 
         impl #ident {
+            #(#field_items)*
+
             #[doc(hidden)]
             #[allow(dead_code, clippy::all)]
             fn __qdev_check_hooks() {

@@ -93,6 +93,16 @@ pub enum Storage {
     Methods,
 }
 
+/// A named bit range of a register.
+pub struct FieldSpec {
+    pub name: String,
+    pub shift: u32,
+    pub bits: u32,
+    /// A `field_enum!` type the field's values map to.
+    pub values: Option<syn::Path>,
+    pub span: Span,
+}
+
 pub struct Register {
     pub name: String,
     pub storage: Storage,
@@ -118,6 +128,10 @@ pub struct Register {
     pub after_write: Option<ExprPath>,
     pub after_read: Option<ExprPath>,
     pub read_method: Option<ExprPath>,
+    /// Named bit fields.
+    pub fields: Vec<FieldSpec>,
+    /// Access sizes (bytes) the register accepts; `None`: any size inside it.
+    pub sizes: Option<(Vec<u32>, Span)>,
     pub doc: String,
     pub span: Span,
 }
@@ -473,6 +487,8 @@ fn new_register(name: String, storage: Storage, width: u32, span: Span) -> Regis
         after_write: None,
         after_read: None,
         read_method: None,
+        fields: Vec::new(),
+        sizes: None,
         doc: String::new(),
         span,
     }
@@ -520,6 +536,31 @@ fn reg_arg(r: &mut Register, m: &Meta, have_offset: &mut bool) -> syn::Result<()
         "before_write" => r.before_write = Some(expr_path(meta_value(m)?)?),
         "write" | "after_write" => r.after_write = Some(expr_path(meta_value(m)?)?),
         "after_read" => r.after_read = Some(expr_path(meta_value(m)?)?),
+        "field" => r.fields.push(parse_field(m)?),
+        "sizes" => {
+            let v = meta_value(m)?;
+            let Expr::Array(arr) = v else {
+                return Err(syn::Error::new(
+                    v.span(),
+                    "expected a list of access sizes in bytes, e.g. `sizes = [4]`",
+                ));
+            };
+            let mut sizes = Vec::new();
+            for e in &arr.elems {
+                let n = lit_u64(e)?;
+                if ![1, 2, 4, 8].contains(&n) {
+                    return Err(syn::Error::new(
+                        e.span(),
+                        "an access size is 1, 2, 4 or 8 bytes",
+                    ));
+                }
+                sizes.push(n as u32);
+            }
+            if sizes.is_empty() {
+                return Err(syn::Error::new(v.span(), "give at least one access size"));
+            }
+            r.sizes = Some((sizes, m.span()));
+        }
         k if ACCESS_KINDS.contains(&k) => {
             r.masks
                 .push((k.to_string(), lit_u64(meta_value(m)?)?, m.span()));
@@ -537,6 +578,80 @@ fn reg_arg(r: &mut Register, m: &Meta, have_offset: &mut bool) -> syn::Result<()
         }
     }
     Ok(())
+}
+
+/// `field(name = "MODE", bits = 1..=2, values = Mode)` or `bit = 0`.
+fn parse_field(meta: &Meta) -> syn::Result<FieldSpec> {
+    let mut f = FieldSpec {
+        name: String::new(),
+        shift: 0,
+        bits: 0,
+        values: None,
+        span: meta.span(),
+    };
+    for m in parse_list(meta)? {
+        match key(&m).as_str() {
+            "name" => f.name = lit_str(meta_value(&m)?)?,
+            "bit" => {
+                f.shift = lit_u64(meta_value(&m)?)? as u32;
+                f.bits = 1;
+            }
+            "bits" => {
+                let v = meta_value(&m)?;
+                let Expr::Range(r) = v else {
+                    return Err(syn::Error::new(
+                        v.span(),
+                        "expected a bit range such as `bits = 4..=7`",
+                    ));
+                };
+                let (Some(lo), Some(hi)) = (&r.start, &r.end) else {
+                    return Err(syn::Error::new(
+                        v.span(),
+                        "a bit range needs both ends: `4..=7`",
+                    ));
+                };
+                let (lo, mut hi) = (lit_u64(lo)?, lit_u64(hi)?);
+                if matches!(r.limits, syn::RangeLimits::HalfOpen(_)) {
+                    hi = hi
+                        .checked_sub(1)
+                        .ok_or_else(|| syn::Error::new(v.span(), "empty bit range"))?;
+                }
+                if hi < lo {
+                    return Err(syn::Error::new(v.span(), "empty bit range"));
+                }
+                f.shift = lo as u32;
+                f.bits = (hi - lo + 1) as u32;
+            }
+            "values" => match meta_value(&m)? {
+                Expr::Path(p) => f.values = Some(p.path.clone()),
+                v => {
+                    return Err(syn::Error::new(
+                        v.span(),
+                        "expected a type made with `qdev_runtime::field_enum!`",
+                    ))
+                }
+            },
+            k => {
+                return Err(syn::Error::new(
+                    m.span(),
+                    format!("unknown field argument `{k}`; expected name, bit, bits or values"),
+                ))
+            }
+        }
+    }
+    if f.name.is_empty() {
+        return Err(syn::Error::new(
+            meta.span(),
+            "field(...) needs `name = \"...\"`",
+        ));
+    }
+    if f.bits == 0 {
+        return Err(syn::Error::new(
+            meta.span(),
+            "field(...) needs `bit = N` or `bits = LO..=HI`",
+        ));
+    }
+    Ok(f)
 }
 
 fn parse_method_register(meta: &Meta) -> syn::Result<Register> {

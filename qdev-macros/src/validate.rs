@@ -44,6 +44,24 @@ pub fn check(model: &Model) -> syn::Result<Vec<CheckedRegion<'_>>> {
         );
     }
 
+    // Property names: unique, and not the runtime's own placement
+    // properties of sysbus devices.
+    for (i, p) in model.props.iter().enumerate() {
+        if d.bus == Bus::SysBus && ["mmio", "irq", "intc"].contains(&p.name.as_str()) {
+            errors.add(
+                &p.field,
+                format!(
+                    "property name `{}` is taken by qdev's placement properties of sysbus devices \
+                     (mmio, irq, intc); give it another with `name = \"...\"`",
+                    p.name
+                ),
+            );
+        }
+        if model.props[..i].iter().any(|q| q.name == p.name) {
+            errors.add(&p.field, format!("property `{}` is declared twice", p.name));
+        }
+    }
+
     // Regions: declared, or one default region named "regs".
     let default_region = Region {
         name: "regs".into(),
@@ -156,6 +174,44 @@ pub fn check(model: &Model) -> syn::Result<Vec<CheckedRegion<'_>>> {
                 errors.add(
                     *span,
                     format!("bits {:#x} are both {ka} and reserved", ma & reg.reserved),
+                );
+            }
+        }
+        for (i, f) in reg.fields.iter().enumerate() {
+            if f.shift + f.bits > reg.width * 8 {
+                errors.add(
+                    f.span,
+                    format!(
+                        "field {} (bits {}..={}) does not fit the {}-bit register {}",
+                        f.name,
+                        f.shift,
+                        f.shift + f.bits - 1,
+                        reg.width * 8,
+                        reg.name
+                    ),
+                );
+            }
+            let mask = |f: &crate::model::FieldSpec| -> u128 { ((1u128 << f.bits) - 1) << f.shift };
+            for g in &reg.fields[..i] {
+                if mask(f) & mask(g) != 0 {
+                    errors.add(
+                        f.span,
+                        format!("field {} overlaps field {}", f.name, g.name),
+                    );
+                }
+                if g.name == f.name {
+                    errors.add(f.span, format!("field {} is declared twice", f.name));
+                }
+            }
+        }
+        if let Some((sizes, span)) = &reg.sizes {
+            if let Some(s) = sizes.iter().find(|&&s| s > reg.width) {
+                errors.add(
+                    *span,
+                    format!(
+                        "a {s}-byte access does not fit the {}-byte register {}",
+                        reg.width, reg.name
+                    ),
                 );
             }
         }

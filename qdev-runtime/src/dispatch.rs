@@ -59,6 +59,19 @@ pub fn read_only(d: &DeviceDescriptor, region: u32, reg: &str, offset: u64, valu
     );
 }
 
+/// An access of a size the register does not take. Reads return 0; writes
+/// are ignored.
+#[cold]
+#[inline(never)]
+pub fn bad_size(d: &DeviceDescriptor, region: u32, reg: &str, offset: u64, size: u32) -> u64 {
+    guest_error!(
+        "{}: {size}-byte access at offset 0x{offset:x} of region '{}': register {reg} does not take that size",
+        d.name,
+        region_name(d, region)
+    );
+    0
+}
+
 /// A read of a write-only register (returns 0).
 #[cold]
 #[inline(never)]

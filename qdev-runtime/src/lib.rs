@@ -15,6 +15,7 @@
 
 pub mod device;
 pub mod error;
+pub mod field;
 pub mod lines;
 pub mod log;
 pub mod mock;
@@ -29,6 +30,7 @@ pub use device::{
     PropertyKind, RegionDescriptor, RegisterDescriptor, ResetKind,
 };
 pub use error::Error;
+pub use field::{Field, FieldValue, RegisterValue};
 pub use lines::{Irq, LineRef, Lines};
 pub use qdev_macros::qemu_device;
 pub use regs::{Access, Semantics};

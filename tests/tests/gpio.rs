@@ -174,3 +174,26 @@ fn unknown_interrupt_controller_is_an_error() {
         "{err}"
     );
 }
+
+#[test]
+fn second_region_maps_after_the_first() {
+    // Region `info` (16 bytes) follows `regs` (256 bytes), aligned to its size.
+    let q = start(",label=porta");
+    let word = q.readl(BASE + 0x100).unwrap();
+    assert_eq!(&word.to_le_bytes(), b"port");
+    assert_eq!(q.readb(BASE + 0x104).unwrap(), b'a');
+    assert_eq!(q.readl(BASE + 0x108).unwrap(), 0);
+}
+
+#[test]
+fn wrong_access_size_is_a_guest_error() {
+    let q = start("");
+    q.writel(BASE + 0x0c, 0xff).unwrap();
+    q.writeb(BASE + 0x0c, 0).unwrap();
+    assert_eq!(q.readl(BASE + 0x0c).unwrap(), 0xff);
+    q.wait_stderr(
+        "register INT_MASK does not take that size",
+        Duration::from_secs(5),
+    )
+    .unwrap();
+}

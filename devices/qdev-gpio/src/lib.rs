@@ -17,26 +17,36 @@
 //! | 0x14   | VERSION     | ro            | 0x00010000 | model version 1.0 |
 //! | 0x18   | CHANGES     | rc            | 0          | input changes since last read |
 //! | 0x1c   | DEBOUNCE    | rw, unimplemented | 0      | accepted, has no effect |
-//! | 0x20   | PIN_CFG[8]  | rw, stride 4  | 0          | bit 0: interrupt on rising edge, bit 1: on falling edge |
+//! | 0x20   | PIN_CFG[8]  | rw, stride 4  | 0          | bits 0-1 EDGE: none, rising, falling, both |
 //! | 0x40   | SCRATCH     | rw, 8 bits    | 0xa5       | free for the guest |
+//!
+//! INT_STATUS and INT_MASK take 32-bit accesses only.
+//!
+//! Region `info`, 16 bytes, read-only: LABEL[4], the `label` property as
+//! ASCII, four bytes per register, NUL-padded.
 //!
 //! The IRQ is high while CTRL.ENABLE is set and `INT_STATUS & INT_MASK` is
 //! not zero. Output pin n follows DATA_OUT bit n, inverted when the
 //! `active-low` property or CTRL.INVERT is set.
 
-use qdev_runtime::{guest_error, qemu_device, Error, Irq};
+use qdev_runtime::{field_enum, guest_error, qemu_device, Error, FieldValue, Irq};
 
 /// Number of pins the model has room for.
 pub const MAX_PINS: usize = 8;
 
-/// CTRL.ENABLE: interrupts are delivered.
-pub const CTRL_ENABLE: u32 = 1 << 0;
-/// CTRL.INVERT: outputs are inverted.
-pub const CTRL_INVERT: u32 = 1 << 1;
-/// PIN_CFG: interrupt on a rising edge.
-pub const PIN_RISING: u32 = 1 << 0;
-/// PIN_CFG: interrupt on a falling edge.
-pub const PIN_FALLING: u32 = 1 << 1;
+field_enum! {
+    /// PIN_CFG.EDGE: which input edges latch an interrupt.
+    pub enum Edge {
+        /// No interrupt.
+        None = 0,
+        /// Low to high.
+        Rising = 1,
+        /// High to low.
+        Falling = 2,
+        /// Either.
+        Both = 3,
+    }
+}
 
 /// A GPIO controller.
 #[qemu_device(
@@ -44,7 +54,9 @@ pub const PIN_FALLING: u32 = 1 << 1;
     desc = "qdev example GPIO controller",
     sysbus,
     region(name = "regs", size = 0x100),
+    region(name = "info", size = 0x10),
     register(name = "DATA_IN", offset = 0x04, read = Self::data_in),
+    register(name = "LABEL", region = "info", offset = 0x0, count = 4, read = Self::label_word),
     gpio_in(name = "in", count = 8, handler = Self::input_changed),
     realize = Self::check_properties,
     reset = Self::after_reset
@@ -55,13 +67,21 @@ pub struct Gpio {
     #[reg(offset = 0x00, access = rw, write = Self::drive_outputs)]
     data_out: u32,
     /// Latched input edges; write 1 to clear.
-    #[reg(offset = 0x08, access = w1c, write = Self::update_irq_after)]
+    #[reg(offset = 0x08, access = w1c, sizes = [4], write = Self::update_irq_after)]
     int_status: u32,
     /// Edges that raise the IRQ.
-    #[reg(offset = 0x0c, access = rw, write = Self::update_irq_after)]
+    #[reg(offset = 0x0c, access = rw, sizes = [4], write = Self::update_irq_after)]
     int_mask: u32,
     /// Control: ENABLE, INVERT.
-    #[reg(offset = 0x10, rw = 0x1, toggle = 0x2, reserved = 0xffff_ff00, write = Self::ctrl_written)]
+    #[reg(
+        offset = 0x10,
+        rw = 0x1,
+        toggle = 0x2,
+        reserved = 0xffff_ff00,
+        field(name = "ENABLE", bit = 0),
+        field(name = "INVERT", bit = 1),
+        write = Self::ctrl_written
+    )]
     ctrl: u32,
     /// Model version.
     #[reg(offset = 0x14, access = ro, reset = 0x0001_0000)]
@@ -73,7 +93,7 @@ pub struct Gpio {
     #[reg(offset = 0x1c, access = rw, unimplemented)]
     debounce: u32,
     /// Per-pin edge configuration.
-    #[reg(offset = 0x20, access = rw, stride = 4)]
+    #[reg(offset = 0x20, access = rw, stride = 4, field(name = "EDGE", bits = 0..=1, values = Edge))]
     pin_cfg: [u32; 8],
     /// Free for the guest.
     #[reg(offset = 0x40, access = rw, reset = 0xa5)]
@@ -122,8 +142,16 @@ impl Gpio {
         self.inputs & self.pins_mask()
     }
 
+    fn label_word(&mut self, index: usize) -> u32 {
+        let mut word = [0u8; 4];
+        for (i, b) in self.label.bytes().skip(index * 4).take(4).enumerate() {
+            word[i] = b;
+        }
+        u32::from_le_bytes(word)
+    }
+
     fn drive_outputs(&mut self, data: u32) {
-        let invert = self.active_low ^ (self.ctrl & CTRL_INVERT != 0);
+        let invert = self.active_low ^ Self::CTRL_INVERT.is_set(self.ctrl);
         for (n, pin) in self.out.iter().enumerate().take(self.ngpio as usize) {
             pin.set((data >> n & 1 != 0) ^ invert);
         }
@@ -140,7 +168,7 @@ impl Gpio {
 
     fn update_irq(&mut self) {
         let pending = self.int_status & self.int_mask != 0;
-        self.irq.set(self.ctrl & CTRL_ENABLE != 0 && pending);
+        self.irq.set(Self::CTRL_ENABLE.is_set(self.ctrl) && pending);
     }
 
     fn input_changed(&mut self, line: u32, level: bool) {
@@ -158,9 +186,12 @@ impl Gpio {
         }
         self.inputs ^= bit;
         self.changes = self.changes.wrapping_add(1);
-        let cfg = self.pin_cfg[line as usize];
-        let edge = if level { PIN_RISING } else { PIN_FALLING };
-        if cfg & edge != 0 {
+        let edge = Edge::from_bits(Self::PIN_CFG_EDGE.get(self.pin_cfg[line as usize]));
+        let latch = matches!(
+            (edge, level),
+            (Some(Edge::Rising | Edge::Both), true) | (Some(Edge::Falling | Edge::Both), false)
+        );
+        if latch {
             self.int_status |= bit;
             self.update_irq();
         }

@@ -2,9 +2,10 @@
 //! The GPIO controller on the mocked bus: every access kind of the DSL,
 //! lines, properties and hooks, without QEMU.
 
-use qdev_gpio::{Gpio, CTRL_ENABLE, CTRL_INVERT, PIN_FALLING, PIN_RISING};
+use qdev_gpio::{Edge, Gpio};
 use qdev_runtime::log::LogClass;
 use qdev_runtime::mock::{LineEvent, MockDevice};
+use qdev_runtime::FieldValue;
 use qdev_runtime::LineRef;
 
 const DATA_OUT: u64 = 0x00;
@@ -17,6 +18,11 @@ const CHANGES: u64 = 0x18;
 const DEBOUNCE: u64 = 0x1c;
 const PIN_CFG: u64 = 0x20;
 const SCRATCH: u64 = 0x40;
+
+const CTRL_ENABLE: u32 = Gpio::CTRL_ENABLE.mask() as u32;
+const CTRL_INVERT: u32 = Gpio::CTRL_INVERT.mask() as u32;
+const PIN_RISING: u32 = Edge::Rising as u32;
+const PIN_FALLING: u32 = Edge::Falling as u32;
 
 fn out(n: u32) -> LineRef {
     LineRef::GpioOut { group: 0, line: n }
@@ -250,4 +256,59 @@ fn unknown_or_mistyped_properties_are_refused() {
     assert!(err
         .message()
         .starts_with("Property 'qdev-gpio.ngpio' doesn't take value"));
+}
+
+#[test]
+fn w1c_and_mask_registers_take_32_bit_accesses_only() {
+    let mut dev = gpio();
+    dev.writel(INT_MASK, 0xff);
+    dev.take_log();
+    dev.writeb(INT_MASK, 0);
+    assert_eq!(dev.readl(INT_MASK), 0xff, "the byte write was refused");
+    assert_eq!(dev.readw(INT_MASK), 0);
+    let log = dev.take_log();
+    assert_eq!(log.len(), 2);
+    assert!(
+        log[0].message.contains("1-byte access at offset 0xc"),
+        "{:?}",
+        log[0]
+    );
+    assert!(log[0]
+        .message
+        .contains("register INT_MASK does not take that size"));
+}
+
+#[test]
+fn info_region_spells_the_label() {
+    let mut dev = MockDevice::<Gpio>::builder()
+        .prop("label", "porta-leds")
+        .build()
+        .unwrap();
+    let bytes: Vec<u8> = (0..4)
+        .flat_map(|i| (dev.read(1, i * 4, 4) as u32).to_le_bytes())
+        .collect();
+    assert_eq!(&bytes[..10], b"porta-leds");
+    assert!(bytes[10..].iter().all(|&b| b == 0));
+    assert_eq!(
+        dev.read(1, 1, 1),
+        u64::from(b'o'),
+        "byte reads see one lane"
+    );
+}
+
+#[test]
+fn edge_field_values_round_trip() {
+    let mut dev = gpio();
+    dev.writel(PIN_CFG + 4, Edge::Both.to_bits() as u32);
+    let cfg = dev.readl(PIN_CFG + 4);
+    assert_eq!(
+        Edge::from_bits(Gpio::PIN_CFG_EDGE.get(cfg)),
+        Some(Edge::Both)
+    );
+    dev.writel(INT_MASK, 0b10);
+    dev.writel(CTRL, CTRL_ENABLE);
+    dev.set_gpio_in(0, 1, true);
+    dev.writel(INT_STATUS, 0b10);
+    dev.set_gpio_in(0, 1, false);
+    assert_eq!(dev.readl(INT_STATUS), 0b10, "both edges latch");
 }
