@@ -146,3 +146,48 @@ pub fn with_claimed_version(module: &Path, version: &str) -> Result<PathBuf> {
     std::fs::write(&out, patched).map_err(|e| HarnessError::Usage(e.to_string()))?;
     Ok(out)
 }
+
+/// An SDK that claims QEMU `version` but is otherwise the installed one:
+/// its headers are links to the real SDK's, its manifest says `version`.
+/// Modules built against it are "built for another QEMU".
+pub fn fake_sdk(version: &str) -> Result<PathBuf> {
+    let real = qdev_tool::sdk::locate().map_err(|e| HarnessError::Usage(e.to_string()))?;
+    let root = target_dir().join(format!("fake-sdk-{version}"));
+    let io =
+        |e: std::io::Error| HarnessError::Usage(format!("fake SDK in {}: {e}", root.display()));
+    std::fs::create_dir_all(&root).map_err(io)?;
+    for dir in ["src", "build", "include", "lib"] {
+        let link = root.join(dir);
+        if !link.exists() {
+            std::os::unix::fs::symlink(real.root.join(dir), &link).map_err(io)?;
+        }
+    }
+    let mut manifest = real.manifest.clone();
+    manifest.qemu_version = version.to_string();
+    std::fs::write(root.join("manifest.toml"), manifest.to_toml()).map_err(io)?;
+    Ok(root)
+}
+
+/// The module of `package` built against the SDK at `sdk` (in a target
+/// directory of its own, so the workspace's build is untouched).
+pub fn rust_module_with_sdk(package: &str, sdk: &Path) -> Result<PathBuf> {
+    let key = format!("{package}@{}", sdk.display());
+    once(&key, || {
+        let target = target_dir().join(format!(
+            "with-{}",
+            sdk.file_name().unwrap_or_default().to_string_lossy()
+        ));
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        run(
+            Command::new(cargo)
+                .current_dir(workspace_root())
+                .args(["build", "--quiet", "-p", package])
+                .env("QDEV_SDK", sdk)
+                .env("CARGO_TARGET_DIR", &target),
+            &format!("cargo build -p {package} with QDEV_SDK={}", sdk.display()),
+        )?;
+        Ok(target
+            .join("debug")
+            .join(format!("lib{}.so", package.replace('-', "_"))))
+    })
+}
