@@ -8,7 +8,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{ExprPath, Ident};
 
-use crate::model::{lit, Bus, Line, Model, PropType, Register, Storage};
+use crate::model::{lit, Bus, Line, Model, PropType, Register, Service, Storage};
 use crate::validate::{reg_end, CheckedRegion};
 
 fn width_mask(width: u32) -> u64 {
@@ -382,10 +382,20 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
         });
         let rname = lit(&region.name);
         let size = region.size;
-        let io = region.io;
+        let (io, bits64, prefetch) = (region.io, region.bits64, region.prefetch);
+        let size_property = match &region.size_property {
+            Some(p) => {
+                let p = lit(p);
+                quote!(Some(#p))
+            }
+            None => quote!(None),
+        };
         let regs = region.regs.iter().map(|r| reg_descriptor(r));
         region_descs.push(quote! {
-            ::qdev_runtime::RegionDescriptor { name: #rname, size: #size, io: #io, registers: &[#(#regs),*] }
+            ::qdev_runtime::RegionDescriptor {
+                name: #rname, size: #size, io: #io, bits64: #bits64, prefetch: #prefetch,
+                size_property: #size_property, registers: &[#(#regs),*],
+            }
         });
         let bar = region.bar as u8;
         bars.push(quote!(#bar));
@@ -459,9 +469,9 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
         let make = |which: TokenStream| -> TokenStream {
             match lf.array {
                 Some(_) => {
-                    quote!(::core::array::from_fn(|__i| { let __i = __i as u32; lines.get(#which) }))
+                    quote!(::core::array::from_fn(|__i| { let __i = __i as u32; wiring.line(#which) }))
                 }
-                None => quote!({ let __i = 0u32; lines.get(#which) }),
+                None => quote!({ let __i = 0u32; wiring.line(#which) }),
             }
         };
         let init = match &lf.kind {
@@ -487,6 +497,50 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
         };
         line_inits.push(quote!(#f: #init,));
     }
+
+    // Service handles, and the methods their events call.
+    let mut timer_arms = Vec::new();
+    let mut chardev_names = Vec::new();
+    let (mut can_arms, mut rx_arms, mut ev_arms) = (Vec::new(), Vec::new(), Vec::new());
+    for sf in &model.services {
+        let f = &sf.field;
+        match &sf.kind {
+            Service::Timer { callback } => {
+                let i = timer_arms.len();
+                let iu = i as u32;
+                checks.push(hook_check(callback, quote!(fn(&mut Self))));
+                timer_arms.push(quote!(#iu => #callback(self),));
+                line_inits.push(quote!(#f: wiring.timer(#i),));
+            }
+            Service::Dma => line_inits.push(quote!(#f: wiring.dma(),)),
+            Service::Msi => line_inits.push(quote!(#f: wiring.msi(),)),
+            Service::Chardev {
+                name,
+                receive,
+                can_receive,
+                event,
+            } => {
+                let i = chardev_names.len();
+                let iu = i as u32;
+                chardev_names.push(lit(name));
+                line_inits.push(quote!(#f: wiring.chardev(#i),));
+                if let (Some(rx), Some(can)) = (receive, can_receive) {
+                    checks.push(hook_check(rx, quote!(fn(&mut Self, &[u8]))));
+                    checks.push(hook_check(can, quote!(fn(&mut Self) -> usize)));
+                    can_arms.push(quote!(#iu => #can(self),));
+                    rx_arms.push(quote!(#iu => #rx(self, bytes),));
+                }
+                if let Some(ev) = event {
+                    checks.push(hook_check(
+                        ev,
+                        quote!(fn(&mut Self, ::qdev_runtime::CharEvent)),
+                    ));
+                    ev_arms.push(quote!(#iu => #ev(self, event),));
+                }
+            }
+        }
+    }
+    let timer_count = timer_arms.len() as u32;
 
     // Properties.
     let mut raw_fields = Vec::new();
@@ -581,6 +635,8 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
 
     let bus = match (&d.bus, &d.pci) {
         (Bus::Pci, Some(p)) => {
+            let (msi, msix, msix_bar) =
+                (p.msi as u32, p.msix as u32, p.msix_bar.unwrap_or(0) as u8);
             let (v, dv, sv, s, c, pi, r, x, pin) = (
                 p.vendor as u16,
                 p.device as u16,
@@ -598,6 +654,7 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
                 ::qdev_runtime::BusKind::Pci(::qdev_runtime::PciIds {
                     vendor: #v, device: #dv, subsystem_vendor: #sv, subsystem: #s,
                     class: #c, prog_if: #pi, revision: #r, express: #x, interrupt_pin: #pin,
+                    msi_vectors: #msi, msix_vectors: #msix, msix_bar: #msix_bar,
                 })
             }
         }
@@ -671,15 +728,17 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
                 irqs: #irq_count,
                 gpio_out: &[#(#gpio_out_descs),*],
                 gpio_in: &[#(#gpio_in_descs),*],
+                timers: #timer_count,
+                chardevs: &[#(#chardev_names),*],
             };
 
             type Props = #props_ident;
 
             fn instantiate(
                 props: &Self::Props,
-                lines: &mut ::qdev_runtime::Lines,
+                wiring: &mut ::qdev_runtime::Wiring<'_>,
             ) -> ::core::result::Result<Self, ::qdev_runtime::Error> {
-                let _ = (&props, &lines);
+                let _ = (&props, &wiring);
                 ::core::result::Result::Ok(Self {
                     #(#reg_inits)*
                     #(#prop_inits)*
@@ -723,6 +782,36 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
                 let _ = (line, level);
                 match group {
                     #(#gpio_in_arms)*
+                    _ => {}
+                }
+            }
+
+            fn timer_fired(&mut self, index: u32) {
+                match index {
+                    #(#timer_arms)*
+                    _ => {}
+                }
+            }
+
+            fn chardev_can_receive(&mut self, index: u32) -> usize {
+                match index {
+                    #(#can_arms)*
+                    _ => 0,
+                }
+            }
+
+            fn chardev_receive(&mut self, index: u32, bytes: &[u8]) {
+                let _ = bytes;
+                match index {
+                    #(#rx_arms)*
+                    _ => {}
+                }
+            }
+
+            fn chardev_event(&mut self, index: u32, event: ::qdev_runtime::CharEvent) {
+                let _ = event;
+                match index {
+                    #(#ev_arms)*
                     _ => {}
                 }
             }

@@ -52,12 +52,19 @@ pub struct PciInfo {
     pub revision: u64,
     pub express: bool,
     pub interrupt_pin: u64,
+    pub msi: u64,
+    pub msix: u64,
+    pub msix_bar: Option<u64>,
+    pub span: Span,
 }
 
 pub struct Region {
     pub name: String,
     pub size: Option<u64>,
+    pub size_property: Option<(String, Span)>,
     pub io: bool,
+    pub bits64: bool,
+    pub prefetch: bool,
     pub bar: Option<u64>,
     pub span: Span,
 }
@@ -162,6 +169,27 @@ pub enum Line {
     GpioOut(Option<String>),
 }
 
+/// A service handle field: `#[timer]`, `#[dma]`, `#[msi]`, `#[chardev]`.
+pub enum Service {
+    Timer {
+        callback: ExprPath,
+    },
+    Dma,
+    Msi,
+    Chardev {
+        name: String,
+        receive: Option<ExprPath>,
+        can_receive: Option<ExprPath>,
+        event: Option<ExprPath>,
+    },
+}
+
+pub struct ServiceField {
+    pub field: Ident,
+    pub kind: Service,
+    pub span: Span,
+}
+
 pub struct LineField {
     pub field: Ident,
     pub kind: Line,
@@ -174,6 +202,7 @@ pub struct Model {
     pub regs: Vec<Register>,
     pub props: Vec<Property>,
     pub lines: Vec<LineField>,
+    pub services: Vec<ServiceField>,
     /// Fields with no attribute: `Default::default()` at instantiate.
     pub plain: Vec<Ident>,
 }
@@ -347,6 +376,10 @@ fn parse_pci(meta: &Meta) -> syn::Result<PciInfo> {
         revision: 0,
         express: false,
         interrupt_pin: 1,
+        msi: 0,
+        msix: 0,
+        msix_bar: None,
+        span: meta.span(),
     };
     let mut have = (false, false);
     for m in parse_list(meta)? {
@@ -366,13 +399,28 @@ fn parse_pci(meta: &Meta) -> syn::Result<PciInfo> {
             "revision" => p.revision = lit_u64(meta_value(&m)?)?,
             "interrupt_pin" => p.interrupt_pin = lit_u64(meta_value(&m)?)?,
             "express" => p.express = true,
+            "msi" => p.msi = lit_u64(meta_value(&m)?)?,
+            "msix" => p.msix = lit_u64(meta_value(&m)?)?,
+            "msix_bar" => p.msix_bar = Some(lit_u64(meta_value(&m)?)?),
             k => {
                 return Err(syn::Error::new(
                     m.span(),
-                    format!("unknown pci argument `{k}`; expected vendor, device, subsystem_vendor, subsystem, class, prog_if, revision, interrupt_pin or express"),
+                    format!("unknown pci argument `{k}`; expected vendor, device, subsystem_vendor, subsystem, class, prog_if, revision, interrupt_pin, express, msi, msix or msix_bar"),
                 ))
             }
         }
+    }
+    if p.msi != 0 && !p.msi.is_power_of_two() {
+        return Err(syn::Error::new(
+            meta.span(),
+            "pci msi vectors must be 1, 2, 4, 8, 16 or 32",
+        ));
+    }
+    if p.msix != 0 && p.msix_bar.is_none() {
+        return Err(syn::Error::new(
+            meta.span(),
+            "pci msix needs `msix_bar = N`: the BAR that holds the MSI-X table",
+        ));
     }
     if !(have.0 && have.1) {
         return Err(syn::Error::new(
@@ -393,6 +441,9 @@ fn parse_pci(meta: &Meta) -> syn::Result<PciInfo> {
         (p.prog_if, 0xff, "prog_if"),
         (p.revision, 0xff, "revision"),
         (p.interrupt_pin, 4, "interrupt_pin"),
+        (p.msi, 32, "msi (vectors)"),
+        (p.msix, 2048, "msix (vectors)"),
+        (p.msix_bar.unwrap_or(0), 5, "msix_bar"),
     ] {
         if v > max {
             return Err(syn::Error::new(
@@ -408,7 +459,10 @@ fn parse_region(meta: &Meta) -> syn::Result<Region> {
     let mut r = Region {
         name: String::new(),
         size: None,
+        size_property: None,
         io: false,
+        bits64: false,
+        prefetch: false,
         bar: None,
         span: meta.span(),
     };
@@ -418,10 +472,13 @@ fn parse_region(meta: &Meta) -> syn::Result<Region> {
             "size" => r.size = Some(lit_u64(meta_value(&m)?)?),
             "bar" => r.bar = Some(lit_u64(meta_value(&m)?)?),
             "io" => r.io = true,
+            "bits64" => r.bits64 = true,
+            "prefetch" => r.prefetch = true,
+            "size_property" => r.size_property = Some((lit_str(meta_value(&m)?)?, m.span())),
             k => {
                 return Err(syn::Error::new(
                     m.span(),
-                    format!("unknown region argument `{k}`; expected name, size, bar or io"),
+                    format!("unknown region argument `{k}`; expected name, size, size_property, bar, io, bits64 or prefetch"),
                 ))
             }
         }
@@ -751,7 +808,13 @@ fn is_irq(ty: &Type) -> Option<Option<u64>> {
     }
 }
 
-const OUR_ATTRS: &[&str] = &["reg", "property", "irq", "gpio_out"];
+const OUR_ATTRS: &[&str] = &[
+    "reg", "property", "irq", "gpio_out", "timer", "dma", "msi", "chardev",
+];
+
+fn type_is(ty: &Type, name: &str) -> bool {
+    matches!(ty, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == name))
+}
 
 /// Parses the struct; strips our attributes from it.
 pub fn parse(args: TokenStream, item: &mut syn::ItemStruct) -> syn::Result<Model> {
@@ -771,6 +834,7 @@ pub fn parse(args: TokenStream, item: &mut syn::ItemStruct) -> syn::Result<Model
         regs: Vec::new(),
         props: Vec::new(),
         lines: Vec::new(),
+        services: Vec::new(),
         plain: Vec::new(),
     };
     let syn::Fields::Named(fields) = &mut item.fields else {
@@ -796,7 +860,7 @@ pub fn parse(args: TokenStream, item: &mut syn::ItemStruct) -> syn::Result<Model
         if ours.len() > 1 {
             errors.add(
                 &ours[1],
-                "a field takes one of #[reg], #[property], #[irq], #[gpio_out]",
+                "a field takes one of #[reg], #[property], #[irq], #[gpio_out], #[timer], #[dma], #[msi], #[chardev]",
             );
         }
         let Some(attr) = ours.into_iter().next() else {
@@ -892,6 +956,86 @@ pub fn parse(args: TokenStream, item: &mut syn::ItemStruct) -> syn::Result<Model
                     ));
                 }
                 model.props.push(p);
+            } else if ["timer", "dma", "msi", "chardev"]
+                .iter()
+                .any(|n| attr.path().is_ident(n))
+            {
+                let which = attr.path().get_ident().unwrap().to_string();
+                let ty_name = match which.as_str() {
+                    "timer" => "Timer",
+                    "dma" => "Dma",
+                    "msi" => "Msi",
+                    _ => "CharDev",
+                };
+                if !type_is(&field.ty, ty_name) {
+                    return Err(syn::Error::new(
+                        field.ty.span(),
+                        format!("a #[{which}] field must be `{ty_name}`"),
+                    ));
+                }
+                let kind = match which.as_str() {
+                    "timer" => {
+                        let mut callback = None;
+                        for m in &args {
+                            match key(m).as_str() {
+                                "callback" => callback = Some(expr_path(meta_value(m)?)?),
+                                k => {
+                                    return Err(syn::Error::new(
+                                        m.span(),
+                                        format!("unknown timer argument `{k}`; expected callback"),
+                                    ))
+                                }
+                            }
+                        }
+                        let callback = callback.ok_or_else(|| {
+                            syn::Error::new(
+                                attr.span(),
+                                "#[timer] needs `callback = Self::method` (fn(&mut self))",
+                            )
+                        })?;
+                        Service::Timer { callback }
+                    }
+                    "dma" | "msi" => {
+                        if !args.is_empty() {
+                            return Err(syn::Error::new(
+                                attr.span(),
+                                format!("#[{which}] takes no arguments"),
+                            ));
+                        }
+                        if which == "dma" {
+                            Service::Dma
+                        } else {
+                            Service::Msi
+                        }
+                    }
+                    _ => {
+                        let (mut name, mut receive, mut can_receive, mut event) =
+                            ("chardev".to_string(), None, None, None);
+                        for m in &args {
+                            match key(m).as_str() {
+                                "name" => name = lit_str(meta_value(m)?)?,
+                                "receive" => receive = Some(expr_path(meta_value(m)?)?),
+                                "can_receive" => can_receive = Some(expr_path(meta_value(m)?)?),
+                                "event" => event = Some(expr_path(meta_value(m)?)?),
+                                k => return Err(syn::Error::new(m.span(), format!("unknown chardev argument `{k}`; expected name, receive, can_receive or event"))),
+                            }
+                        }
+                        if receive.is_some() != can_receive.is_some() {
+                            return Err(syn::Error::new(attr.span(), "#[chardev] takes `receive` and `can_receive` together (input has backpressure)"));
+                        }
+                        Service::Chardev {
+                            name,
+                            receive,
+                            can_receive,
+                            event,
+                        }
+                    }
+                };
+                model.services.push(ServiceField {
+                    field: ident.clone(),
+                    kind,
+                    span: attr.span(),
+                });
             } else {
                 let array = is_irq(&field.ty).ok_or_else(|| {
                     syn::Error::new(

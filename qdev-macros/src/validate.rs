@@ -9,7 +9,10 @@ use crate::model::{Bus, Errors, Model, Region, Register};
 pub struct CheckedRegion<'a> {
     pub name: String,
     pub size: u64,
+    pub size_property: Option<String>,
     pub io: bool,
+    pub bits64: bool,
+    pub prefetch: bool,
     pub bar: u64,
     pub regs: Vec<&'a Register>,
 }
@@ -66,7 +69,10 @@ pub fn check(model: &Model) -> syn::Result<Vec<CheckedRegion<'_>>> {
     let default_region = Region {
         name: "regs".into(),
         size: None,
+        size_property: None,
         io: false,
+        bits64: false,
+        prefetch: false,
         bar: None,
         span: proc_macro2::Span::call_site(),
     };
@@ -96,6 +102,26 @@ pub fn check(model: &Model) -> syn::Result<Vec<CheckedRegion<'_>>> {
                 errors.add(r.span, "a PCI BAR number is 0 to 5");
             }
         }
+        if (r.bits64 || r.prefetch) && (d.bus != Bus::Pci || r.io) {
+            errors.add(r.span, "`bits64` and `prefetch` apply to PCI memory BARs");
+        }
+        if let Some((name, span)) = &r.size_property {
+            match model.props.iter().find(|p| &p.name == name) {
+                Some(p)
+                    if matches!(
+                        p.ty,
+                        crate::model::PropType::U32 | crate::model::PropType::U64
+                    ) => {}
+                Some(_) => errors.add(
+                    *span,
+                    format!("property `{name}` sizes a region, so it must be u32 or u64"),
+                ),
+                None => errors.add(
+                    *span,
+                    format!("no property named `{name}` (property names use '-', e.g. `bar-size`)"),
+                ),
+            }
+        }
         if let Some(size) = r.size {
             if size == 0 || (d.bus == Bus::Pci && !size.is_power_of_two()) {
                 errors.add(
@@ -116,18 +142,72 @@ pub fn check(model: &Model) -> syn::Result<Vec<CheckedRegion<'_>>> {
         .map(|(i, r)| CheckedRegion {
             name: r.name.clone(),
             size: r.size.unwrap_or(0),
+            size_property: r.size_property.as_ref().map(|p| p.0.clone()),
             io: r.io,
+            bits64: r.bits64,
+            prefetch: r.prefetch,
             bar: r.bar.unwrap_or(i as u64),
             regs: Vec::new(),
         })
         .collect();
     let mut used_bars = std::collections::HashSet::new();
     for r in &regions {
-        if d.bus == Bus::Pci && !used_bars.insert(r.bar) {
+        let step = if r.bits64 { 2 } else { 1 };
+        if d.bus == Bus::Pci && (0..step).any(|k| !used_bars.insert(r.bar + k)) {
             errors.add(
                 proc_macro2::Span::call_site(),
                 format!("BAR {} is used by two regions", r.bar),
             );
+        }
+        if r.bits64 && r.bar >= 5 {
+            errors.add(
+                proc_macro2::Span::call_site(),
+                format!("a 64-bit BAR takes two slots; BAR {} has no room", r.bar),
+            );
+        }
+    }
+    if let Some(p) = &d.pci {
+        if let Some(bar) = p.msix_bar {
+            if p.msix > 0 && used_bars.contains(&bar) {
+                errors.add(p.span, format!("msix_bar = {bar} is already a region's BAR; the MSI-X table needs a BAR of its own"));
+            }
+        }
+    }
+
+    // Service handles.
+    use crate::model::Service;
+    let count = |f: fn(&Service) -> bool| model.services.iter().filter(|s| f(&s.kind)).count();
+    if count(|k| matches!(k, Service::Timer { .. })) > 8 {
+        errors.add(
+            proc_macro2::Span::call_site(),
+            "a device has at most 8 timers",
+        );
+    }
+    if count(|k| matches!(k, Service::Chardev { .. })) > 4 {
+        errors.add(
+            proc_macro2::Span::call_site(),
+            "a device has at most 4 chardevs",
+        );
+    }
+    for sf in &model.services {
+        match &sf.kind {
+            Service::Msi => {
+                let ok = d.pci.as_ref().is_some_and(|p| p.msi > 0 || p.msix > 0);
+                if !ok {
+                    errors.add(sf.span, "#[msi] needs a PCI device with `pci(..., msi = N)` or `pci(..., msix = N, msix_bar = B)`");
+                }
+            }
+            Service::Chardev { name, .. } => {
+                if model.props.iter().any(|p| &p.name == name) {
+                    errors.add(
+                        sf.span,
+                        format!(
+                            "chardev property `{name}` clashes with a #[property] of the same name"
+                        ),
+                    );
+                }
+            }
+            _ => {}
         }
     }
 
@@ -277,6 +357,8 @@ pub fn check(model: &Model) -> syn::Result<Vec<CheckedRegion<'_>>> {
                     }
                 }
             }
+            // Sized by a property: checked at realize.
+            None if region.size_property.is_some() => {}
             // Undeclared size: the registers, rounded up to a power of two,
             // at least one page.
             None => region.size = end.max(0x1000).next_power_of_two(),

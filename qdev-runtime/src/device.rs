@@ -3,7 +3,8 @@
 //! backends (QEMU and the mocked bus) read. A device is plain Rust; this is
 //! its datasheet table.
 
-use crate::lines::Lines;
+use crate::chardev::CharEvent;
+use crate::lines::Wiring;
 use crate::regs::Semantics;
 use crate::Error;
 
@@ -37,6 +38,12 @@ pub struct PciIds {
     pub express: bool,
     /// Interrupt pin (1 = INTA; 0 = none).
     pub interrupt_pin: u8,
+    /// MSI vectors (0: no MSI capability).
+    pub msi_vectors: u32,
+    /// MSI-X vectors (0: no MSI-X).
+    pub msix_vectors: u32,
+    /// The BAR that holds the MSI-X table and PBA.
+    pub msix_bar: u8,
 }
 
 /// One register of a region.
@@ -82,6 +89,13 @@ pub struct RegionDescriptor {
     pub size: u64,
     /// An I/O-port BAR instead of memory (PCI only).
     pub io: bool,
+    /// A 64-bit memory BAR (PCI only).
+    pub bits64: bool,
+    /// A prefetchable memory BAR (PCI only).
+    pub prefetch: bool,
+    /// The property whose value is the size, overriding `size` (a power of
+    /// two for a BAR).
+    pub size_property: Option<&'static str>,
     /// Registers, sorted by offset.
     pub registers: &'static [RegisterDescriptor],
 }
@@ -154,6 +168,10 @@ pub struct DeviceDescriptor {
     pub gpio_out: &'static [GpioDescriptor],
     /// GPIO inputs.
     pub gpio_in: &'static [GpioDescriptor],
+    /// Number of timers.
+    pub timers: u32,
+    /// Chardev frontends, by property name.
+    pub chardevs: &'static [&'static str],
 }
 
 impl DeviceDescriptor {
@@ -187,7 +205,7 @@ pub trait Device: Sized + 'static {
     /// Builds the device at realize from its property values, with its
     /// lines bound to the backend. Range checks fail here, naming the
     /// property.
-    fn instantiate(props: &Self::Props, lines: &mut Lines) -> Result<Self, Error>;
+    fn instantiate(props: &Self::Props, wiring: &mut Wiring<'_>) -> Result<Self, Error>;
 
     /// A guest read of `size` bytes at `offset` in region `region`.
     fn mmio_read(&mut self, region: u32, offset: u64, size: u32) -> u64;
@@ -212,5 +230,27 @@ pub trait Device: Sized + 'static {
     /// line `line`.
     fn gpio_in(&mut self, group: u32, line: u32, level: bool) {
         let _ = (group, line, level);
+    }
+
+    /// Timer `index` expired.
+    fn timer_fired(&mut self, index: u32) {
+        let _ = index;
+    }
+
+    /// How many bytes chardev `index` may deliver now.
+    fn chardev_can_receive(&mut self, index: u32) -> usize {
+        let _ = index;
+        0
+    }
+
+    /// Bytes from chardev `index` (never more than `chardev_can_receive`
+    /// said).
+    fn chardev_receive(&mut self, index: u32, bytes: &[u8]) {
+        let _ = (index, bytes);
+    }
+
+    /// An event on chardev `index`.
+    fn chardev_event(&mut self, index: u32, event: CharEvent) {
+        let _ = (index, event);
     }
 }

@@ -13,27 +13,35 @@
 //!
 //! This is the only crate of qdev with `unsafe` code (besides `qdev-sys`).
 
+pub mod chardev;
 pub mod device;
+pub mod dma;
 pub mod error;
 pub mod field;
 pub mod lines;
 pub mod log;
 pub mod mock;
+pub mod msi;
 pub mod props;
 pub mod regs;
+pub mod timer;
 
 #[cfg(feature = "qemu")]
 pub mod qemu;
 
+pub use chardev::{CharDev, CharEvent};
 pub use device::{
     BusKind, Device, DeviceDescriptor, FieldDescriptor, GpioDescriptor, PciIds, PropertyDescriptor,
     PropertyKind, RegionDescriptor, RegisterDescriptor, ResetKind,
 };
+pub use dma::{Dma, DmaError};
 pub use error::Error;
 pub use field::{Field, FieldValue, RegisterValue};
-pub use lines::{Irq, LineRef, Lines};
+pub use lines::{Irq, LineRef, Wiring};
+pub use msi::{Msi, MsiMode};
 pub use qdev_macros::qemu_device;
 pub use regs::{Access, Semantics};
+pub use timer::Timer;
 
 /// Registers `T` with QEMU when the module is loaded into QEMU; does
 /// nothing elsewhere (unit tests). Called by the constructor that

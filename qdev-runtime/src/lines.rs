@@ -116,25 +116,74 @@ impl Irq {
     }
 }
 
-/// Hands out the lines of a device being instantiated, bound to the backend.
-pub struct Lines {
-    bind: Box<dyn FnMut(LineRef) -> Sink>,
+/// What a backend binds a device's handles to.
+pub(crate) trait Binder {
+    fn line(&mut self, which: LineRef) -> Sink;
+    fn timer(&mut self, index: usize) -> crate::timer::TimerSink;
+    fn dma(&mut self) -> crate::dma::DmaSink;
+    fn msi(&mut self) -> crate::msi::MsiSink;
+    fn chardev(&mut self, index: usize) -> crate::chardev::CharSink;
 }
 
-impl Lines {
-    pub(crate) fn new(bind: impl FnMut(LineRef) -> Sink + 'static) -> Lines {
-        Lines {
-            bind: Box::new(bind),
-        }
+struct Unconnected;
+
+impl Binder for Unconnected {
+    fn line(&mut self, _: LineRef) -> Sink {
+        Sink::None
+    }
+    fn timer(&mut self, _: usize) -> crate::timer::TimerSink {
+        crate::timer::TimerSink::None
+    }
+    fn dma(&mut self) -> crate::dma::DmaSink {
+        crate::dma::DmaSink::None
+    }
+    fn msi(&mut self) -> crate::msi::MsiSink {
+        crate::msi::MsiSink::None
+    }
+    fn chardev(&mut self, _: usize) -> crate::chardev::CharSink {
+        crate::chardev::CharSink::None
+    }
+}
+
+/// Hands out a device's connections (lines, timers, DMA, message
+/// interrupts, chardevs) at instantiation, bound to the backend.
+pub struct Wiring<'a> {
+    binder: &'a mut dyn Binder,
+}
+
+impl<'a> Wiring<'a> {
+    pub(crate) fn new(binder: &'a mut dyn Binder) -> Wiring<'a> {
+        Wiring { binder }
     }
 
-    /// Lines bound to nothing.
-    pub fn unconnected() -> Lines {
-        Lines::new(|_| Sink::None)
+    /// Runs `f` with connections bound to nothing.
+    pub fn unconnected<R>(f: impl FnOnce(&mut Wiring<'_>) -> R) -> R {
+        let mut b = Unconnected;
+        f(&mut Wiring::new(&mut b))
     }
 
-    /// The line `which`.
-    pub fn get(&mut self, which: LineRef) -> Irq {
-        Irq::with_sink((self.bind)(which))
+    /// The output line `which`.
+    pub fn line(&mut self, which: LineRef) -> Irq {
+        Irq::with_sink(self.binder.line(which))
+    }
+
+    /// Timer `index` (in field order).
+    pub fn timer(&mut self, index: usize) -> crate::Timer {
+        crate::Timer::with_sink(self.binder.timer(index))
+    }
+
+    /// The device's DMA view of guest memory.
+    pub fn dma(&mut self) -> crate::Dma {
+        crate::Dma::with_sink(self.binder.dma())
+    }
+
+    /// The device's message interrupts.
+    pub fn msi(&mut self) -> crate::Msi {
+        crate::Msi::with_sink(self.binder.msi())
+    }
+
+    /// Chardev frontend `index` (in field order).
+    pub fn chardev(&mut self, index: usize) -> crate::CharDev {
+        crate::CharDev::with_sink(self.binder.chardev(index))
     }
 }

@@ -2,8 +2,11 @@
 //! The mocked bus: a device driven from `cargo test`, with no QEMU.
 //!
 //! The same generated dispatch that QEMU calls runs here, so a unit test
-//! exercises exactly the register behaviour a guest sees. Line changes are
-//! recorded in order; guest errors are kept for assertions.
+//! exercises exactly the register behaviour a guest sees. Line changes and
+//! MSI/MSI-X messages are recorded in one ordered log; guest errors are
+//! kept for assertions. The bus also has guest memory for DMA (with holes,
+//! to test errors), a virtual clock the test steps to fire timers exactly
+//! on schedule, and mock chardevs with backpressure.
 //!
 //! ```ignore
 //! let mut dev = MockDevice::<MyUart>::builder().prop("fifo-depth", 32).build()?;
@@ -15,10 +18,14 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use crate::chardev::{CharEvent, CharSink};
 use crate::device::{Device, PropertyKind, ResetKind};
-use crate::lines::{LineRef, Lines, Sink};
+use crate::dma::DmaSink;
+use crate::lines::{Binder, LineRef, Sink, Wiring};
 use crate::log::{take_mock_log, LogEntry};
+use crate::msi::{MsiMode, MsiSink};
 use crate::props::RawString;
+use crate::timer::TimerSink;
 use crate::Error;
 
 /// A change of an output line, as recorded by the mocked bus.
@@ -37,17 +44,156 @@ impl LineEvent {
     }
 }
 
-/// Records line changes (shared with the device's [`crate::Irq`]s).
+/// Something the device did on the bus, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BusEvent {
+    /// An output line changed.
+    Line(LineEvent),
+    /// A message interrupt was sent.
+    Message {
+        /// MSI or MSI-X.
+        mode: MsiMode,
+        /// The vector.
+        vector: u32,
+    },
+}
+
+/// Records line changes and messages (shared with the device's handles).
 #[derive(Debug, Default)]
 pub(crate) struct Recorder {
-    events: Vec<LineEvent>,
+    events: Vec<BusEvent>,
     levels: HashMap<LineRef, bool>,
+    pub(crate) msi_mode: MsiMode,
 }
 
 impl Recorder {
     pub(crate) fn line(&mut self, line: LineRef, level: bool) {
-        self.events.push(LineEvent { line, level });
+        self.events.push(BusEvent::Line(LineEvent { line, level }));
         self.levels.insert(line, level);
+    }
+
+    pub(crate) fn msi(&mut self, mode: MsiMode, vector: u32) {
+        self.events.push(BusEvent::Message { mode, vector });
+    }
+}
+
+/// The mocked bus's virtual clock and the device's timers on it.
+#[derive(Debug, Default)]
+pub(crate) struct MockClock {
+    pub(crate) now: u64,
+    /// Per timer: next deadline and period.
+    timers: Vec<(Option<u64>, Option<u64>)>,
+}
+
+impl MockClock {
+    pub(crate) fn arm(&mut self, i: usize, deadline: Option<u64>, period: Option<u64>) {
+        if self.timers.len() <= i {
+            self.timers.resize(i + 1, (None, None));
+        }
+        self.timers[i] = (deadline, period);
+    }
+
+    pub(crate) fn deadline(&self, i: usize) -> Option<u64> {
+        self.timers.get(i).and_then(|t| t.0)
+    }
+
+    /// The earliest timer due at or before `until`: re-armed (periodic) or
+    /// cleared, the clock moved to its deadline.
+    fn next_due(&mut self, until: u64) -> Option<usize> {
+        let (i, deadline) = self
+            .timers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| t.0.map(|d| (i, d)))
+            .filter(|&(_, d)| d <= until)
+            .min_by_key(|&(i, d)| (d, i))?;
+        self.now = self.now.max(deadline);
+        let period = self.timers[i].1;
+        self.timers[i].0 = period.map(|p| deadline + p);
+        Some(i)
+    }
+}
+
+/// Guest memory on the mocked bus: RAM ranges, holes between them.
+#[derive(Debug, Default)]
+pub struct MockMemory {
+    ram: Vec<(u64, Vec<u8>)>,
+}
+
+impl MockMemory {
+    /// Adds `size` bytes of zeroed RAM at `base`.
+    pub fn add_ram(&mut self, base: u64, size: usize) {
+        self.ram.push((base, vec![0; size]));
+    }
+
+    fn range(&mut self, addr: u64, len: usize) -> Option<&mut [u8]> {
+        self.ram.iter_mut().find_map(|(base, bytes)| {
+            let start = addr.checked_sub(*base)? as usize;
+            let end = start.checked_add(len)?;
+            (end <= bytes.len()).then(move || &mut bytes[start..end])
+        })
+    }
+
+    pub(crate) fn rw(&mut self, addr: u64, buf: &mut [u8], write: bool) -> bool {
+        match self.range(addr, buf.len()) {
+            Some(mem) if write => {
+                mem.copy_from_slice(buf);
+                true
+            }
+            Some(mem) => {
+                buf.copy_from_slice(mem);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Reads guest memory (the test's view); `None` over a hole.
+    pub fn read(&mut self, addr: u64, len: usize) -> Option<Vec<u8>> {
+        self.range(addr, len).map(|m| m.to_vec())
+    }
+
+    /// Writes guest memory; `false` over a hole.
+    pub fn write(&mut self, addr: u64, bytes: &[u8]) -> bool {
+        let mut b = bytes.to_vec();
+        self.rw(addr, &mut b, true)
+    }
+}
+
+/// A mock chardev backend: what the device sent, and input waiting for the
+/// device to take it.
+#[derive(Debug, Default)]
+pub(crate) struct MockChar {
+    pub(crate) sent: Vec<u8>,
+    pending: std::collections::VecDeque<u8>,
+    pub(crate) wants_input: bool,
+}
+
+struct MockBinder {
+    recorder: Rc<RefCell<Recorder>>,
+    clock: Rc<RefCell<MockClock>>,
+    memory: Rc<RefCell<MockMemory>>,
+    chars: Vec<Rc<RefCell<MockChar>>>,
+}
+
+impl Binder for MockBinder {
+    fn line(&mut self, which: LineRef) -> Sink {
+        Sink::Mock(self.recorder.clone(), which)
+    }
+    fn timer(&mut self, index: usize) -> TimerSink {
+        TimerSink::Mock(self.clock.clone(), index)
+    }
+    fn dma(&mut self) -> DmaSink {
+        DmaSink::Mock(self.memory.clone())
+    }
+    fn msi(&mut self) -> MsiSink {
+        MsiSink::Mock(self.recorder.clone())
+    }
+    fn chardev(&mut self, index: usize) -> CharSink {
+        while self.chars.len() <= index {
+            self.chars.push(Rc::default());
+        }
+        CharSink::Mock(self.chars[index].clone())
     }
 }
 
@@ -154,13 +300,26 @@ impl<T: Device> MockBuilder<T> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        let recorder = Rc::new(RefCell::new(Recorder::default()));
-        let rec = recorder.clone();
-        let mut lines = Lines::new(move |line| Sink::Mock(rec.clone(), line));
-        let mut dev = T::instantiate(&self.props, &mut lines)?;
+        let mut binder = MockBinder {
+            recorder: Rc::default(),
+            clock: Rc::default(),
+            memory: Rc::default(),
+            chars: (0..T::DESCRIPTOR.chardevs.len())
+                .map(|_| Rc::default())
+                .collect(),
+        };
+        let mut dev = T::instantiate(&self.props, &mut Wiring::new(&mut binder))?;
         dev.realize()?;
         dev.reset(ResetKind::Cold);
-        Ok(MockDevice { dev, recorder })
+        let mut mock = MockDevice {
+            dev,
+            recorder: binder.recorder,
+            clock: binder.clock,
+            memory: binder.memory,
+            chars: binder.chars,
+        };
+        mock.pump();
+        Ok(mock)
     }
 }
 
@@ -168,6 +327,9 @@ impl<T: Device> MockBuilder<T> {
 pub struct MockDevice<T: Device> {
     dev: T,
     recorder: Rc<RefCell<Recorder>>,
+    clock: Rc<RefCell<MockClock>>,
+    memory: Rc<RefCell<MockMemory>>,
+    chars: Vec<Rc<RefCell<MockChar>>>,
 }
 
 impl<T: Device> MockDevice<T> {
@@ -194,14 +356,92 @@ impl<T: Device> MockDevice<T> {
         &mut self.dev
     }
 
+    /// Delivers pending chardev input as far as the device takes it, as
+    /// QEMU's main loop does between events.
+    fn pump(&mut self) {
+        for (i, c) in self.chars.iter().enumerate() {
+            loop {
+                let room = self.dev.chardev_can_receive(i as u32);
+                let chunk: Vec<u8> = {
+                    let mut c = c.borrow_mut();
+                    c.wants_input = false;
+                    let n = room.min(c.pending.len());
+                    c.pending.drain(..n).collect()
+                };
+                if chunk.is_empty() {
+                    break;
+                }
+                self.dev.chardev_receive(i as u32, &chunk);
+            }
+        }
+    }
+
     /// A guest read of `size` bytes at `offset` of region `region`.
     pub fn read(&mut self, region: u32, offset: u64, size: u32) -> u64 {
-        self.dev.mmio_read(region, offset, size)
+        let v = self.dev.mmio_read(region, offset, size);
+        self.pump();
+        v
     }
 
     /// A guest write.
     pub fn write(&mut self, region: u32, offset: u64, size: u32, value: u64) {
-        self.dev.mmio_write(region, offset, size, value)
+        self.dev.mmio_write(region, offset, size, value);
+        self.pump();
+    }
+
+    /// The virtual clock, in ns.
+    pub fn now_ns(&self) -> u64 {
+        self.clock.borrow().now
+    }
+
+    /// Moves the virtual clock `ns` forward, firing every timer due on the
+    /// way, in deadline order, each at its exact deadline.
+    pub fn advance_ns(&mut self, ns: u64) {
+        let until = self.now_ns().saturating_add(ns);
+        loop {
+            let due = self.clock.borrow_mut().next_due(until);
+            match due {
+                Some(i) => {
+                    self.dev.timer_fired(i as u32);
+                    self.pump();
+                }
+                None => break,
+            }
+        }
+        self.clock.borrow_mut().now = until;
+    }
+
+    /// Guest memory, for setting up and checking DMA.
+    pub fn memory(&self) -> std::cell::RefMut<'_, MockMemory> {
+        self.memory.borrow_mut()
+    }
+
+    /// Enables MSI or MSI-X, as a guest driver does.
+    pub fn set_msi_mode(&mut self, mode: MsiMode) {
+        self.recorder.borrow_mut().msi_mode = mode;
+    }
+
+    /// Bytes arriving from the host on chardev `index`; delivered as the
+    /// device's `can_receive` allows, the rest when it asks again.
+    pub fn chardev_input(&mut self, index: usize, bytes: &[u8]) {
+        self.chars[index].borrow_mut().pending.extend(bytes);
+        self.pump();
+    }
+
+    /// Input on chardev `index` that the device has not taken yet.
+    pub fn chardev_pending(&self, index: usize) -> usize {
+        self.chars[index].borrow().pending.len()
+    }
+
+    /// Bytes the device sent on chardev `index` since the last call.
+    pub fn take_chardev_output(&mut self, index: usize) -> Vec<u8> {
+        std::mem::take(&mut self.chars[index].borrow_mut().sent)
+    }
+
+    /// A chardev event (a client connecting, ...).
+    pub fn chardev_event(&mut self, index: usize, event: CharEvent) {
+        self.dev.chardev_event(index as u32, event);
+        self.pump();
     }
 
     /// 8-bit read from region 0.
@@ -252,11 +492,23 @@ impl<T: Device> MockDevice<T> {
     /// Drives GPIO input `line` of group `group`.
     pub fn set_gpio_in(&mut self, group: u32, line: u32, level: bool) {
         self.dev.gpio_in(group, line, level);
+        self.pump();
     }
 
-    /// The line changes since the last call, in order.
-    pub fn take_line_events(&mut self) -> Vec<LineEvent> {
+    /// Line changes and messages since the last call, in order.
+    pub fn take_events(&mut self) -> Vec<BusEvent> {
         std::mem::take(&mut self.recorder.borrow_mut().events)
+    }
+
+    /// The line changes since the last call, in order (messages dropped).
+    pub fn take_line_events(&mut self) -> Vec<LineEvent> {
+        self.take_events()
+            .into_iter()
+            .filter_map(|e| match e {
+                BusEvent::Line(l) => Some(l),
+                BusEvent::Message { .. } => None,
+            })
+            .collect()
     }
 
     /// The current level of an output line (low if never driven).

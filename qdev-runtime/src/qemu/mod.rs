@@ -13,8 +13,11 @@
 //! In a test binary there is no QEMU: [`register`] sees that
 //! `register_module_init` does not resolve and does nothing.
 
+mod callbacks;
 mod instance;
 mod props;
+mod realize;
+mod services;
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::fmt;
@@ -25,7 +28,10 @@ use qdev_sys as sys;
 use crate::device::Device;
 use crate::log::LogClass;
 
-pub(crate) use instance::set_pci_irq;
+pub(crate) use services::{
+    chr_accept_input, chr_connected, chr_write, clock_ns, dma_rw, msi_mode, msi_notify,
+    set_pci_irq, timer_arm,
+};
 
 static SYMBOLS: OnceLock<sys::QemuSymbols> = OnceLock::new();
 

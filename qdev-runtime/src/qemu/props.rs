@@ -33,6 +33,8 @@ pub(super) unsafe fn install<T: Device>(
     klass: *mut sys::ObjectClass,
     props_offset: usize,
     placement_offset: Option<usize>,
+    chardevs_offset: usize,
+    chardev_size: usize,
 ) {
     let d = T::DESCRIPTOR;
     let s = syms();
@@ -66,6 +68,17 @@ pub(super) unsafe fn install<T: Device>(
             prop
         })
         .collect();
+    for (i, name) in d.chardevs.iter().enumerate() {
+        let info = data_symbol::<sys::PropertyInfo>(c"qdev_prop_chr")
+            .unwrap_or_else(|| panic!("QEMU does not export qdev_prop_chr"));
+        props.push(sys::Property {
+            name: leak_cstr(name),
+            info,
+            offset: (chardevs_offset + i * chardev_size) as isize,
+            ..Default::default()
+        });
+        descriptions.push((name, "ID of the chardev backend (-chardev ...,id=ID)"));
+    }
     if let Some(offset) = placement_offset {
         for (prop, desc) in placement_properties(offset) {
             // SAFETY: the name was just leaked from a valid string.

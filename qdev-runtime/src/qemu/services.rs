@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! QEMU's side of the device services: timers, DMA, message interrupts and
+//! chardevs, called by the backend-neutral handles in `crate::{timer, dma,
+//! msi, chardev}`.
+
+use std::ffi::{c_int, c_void};
+
+use qdev_sys as sys;
+
+use super::syms;
+use crate::msi::MsiMode;
+
+/// QEMU's virtual clock in ns.
+pub(crate) fn clock_ns() -> u64 {
+    // SAFETY: reading a clock has no preconditions.
+    let now = unsafe { syms().qemu_clock_get_ns(sys::QEMUClockType::QEMU_CLOCK_VIRTUAL) };
+    now.max(0) as u64
+}
+
+/// Arms (`Some`) or cancels (`None`) a timer.
+pub(crate) fn timer_arm(timer: *mut sys::QEMUTimer, deadline: Option<u64>) {
+    // SAFETY: the timer was initialized at realize and lives in the
+    // instance; deinitialized only at unrealize, after the device is gone.
+    unsafe {
+        match deadline {
+            Some(d) => syms().timer_mod_ns(timer, d.min(i64::MAX as u64) as i64),
+            None => syms().timer_del(timer),
+        }
+    }
+}
+
+/// A DMA transfer through `space`; false when it did not complete.
+pub(crate) fn dma_rw(
+    space: *mut sys::AddressSpace,
+    addr: u64,
+    buf: &mut [u8],
+    write: bool,
+) -> bool {
+    let attrs = sys::MemTxAttrs {
+        unspecified: true,
+        ..Default::default()
+    };
+    // SAFETY: `space` is the device's bus-master address space or system
+    // memory, both live while the device is; `buf` is valid for its length.
+    let r = unsafe {
+        syms().address_space_rw(
+            space,
+            addr,
+            attrs,
+            buf.as_mut_ptr().cast::<c_void>(),
+            buf.len() as u64,
+            write,
+        )
+    };
+    r == sys::MEMTX_OK
+}
+
+/// What message interrupts the guest enabled on `dev`.
+pub(crate) fn msi_mode(dev: *mut sys::PCIDevice) -> MsiMode {
+    let s = syms();
+    // SAFETY: `dev` is the realized PCI device owning the handle.
+    unsafe {
+        if s.msix_enabled(dev) != 0 {
+            MsiMode::MsiX
+        } else if s.msi_enabled(dev) {
+            MsiMode::Msi
+        } else {
+            MsiMode::Off
+        }
+    }
+}
+
+struct Vectors(u32, u32);
+
+/// The vectors the device's MSI capability and MSI-X table hold.
+fn vectors(dev: *mut sys::PCIDevice) -> Vectors {
+    // SAFETY: `dev` is realized; these fields are set by msi_init and
+    // msix_init and read-only afterwards.
+    unsafe {
+        let msi = if (*dev).msi_cap != 0 {
+            let flags = u16::from_le_bytes([
+                *(*dev).config.add((*dev).msi_cap as usize + 2),
+                *(*dev).config.add((*dev).msi_cap as usize + 3),
+            ]);
+            1u32 << ((flags >> 1) & 0x7)
+        } else {
+            0
+        };
+        Vectors(msi, (*dev).msix_entries_nr as u32)
+    }
+}
+
+/// Sends vector `vector` through MSI-X or MSI.
+pub(crate) fn msi_notify(dev: *mut sys::PCIDevice, mode: MsiMode, vector: u32) {
+    let s = syms();
+    let Vectors(msi, msix) = vectors(dev);
+    let limit = if mode == MsiMode::MsiX { msix } else { msi };
+    if vector >= limit {
+        crate::guest_error!(
+            "qdev: message interrupt vector {vector} is beyond the {limit} the device has"
+        );
+        return;
+    }
+    // SAFETY: `dev` is realized, the mode was just read from it and the
+    // vector is within the configured count (QEMU asserts on MSI vectors
+    // beyond it).
+    unsafe {
+        match mode {
+            MsiMode::MsiX => s.msix_notify(dev, vector),
+            MsiMode::Msi => s.msi_notify(dev, vector),
+            MsiMode::Off => {}
+        }
+    }
+}
+
+/// Whether a chardev backend is attached.
+pub(crate) fn chr_connected(be: *mut sys::CharBackend) -> bool {
+    // SAFETY: the CharBackend lives in the instance.
+    unsafe { syms().qemu_chr_fe_backend_connected(be) }
+}
+
+/// Writes all of `bytes` (blocking), returns the count written.
+pub(crate) fn chr_write(be: *mut sys::CharBackend, bytes: &[u8]) -> usize {
+    // SAFETY: the CharBackend lives in the instance; the buffer is valid.
+    let n = unsafe { syms().qemu_chr_fe_write_all(be, bytes.as_ptr(), bytes.len() as c_int) };
+    n.max(0) as usize
+}
+
+/// Asks the backend to deliver input again.
+pub(crate) fn chr_accept_input(be: *mut sys::CharBackend) {
+    // SAFETY: the CharBackend lives in the instance.
+    unsafe { syms().qemu_chr_fe_accept_input(be) }
+}
+
+/// Drives PCI INTx of `dev`.
+pub(crate) fn set_pci_irq(dev: *mut sys::PCIDevice, level: bool) {
+    // SAFETY: `dev` is the realized PCI device that owns the line.
+    unsafe { syms().pci_set_irq(dev, c_int::from(level)) }
+}
