@@ -3,7 +3,10 @@
 //! BARs (memory and I/O) come from the DSL.
 
 use qdev_tests::modules::rust_module;
-use qdev_tests::{BarKind, Qemu};
+use qdev_tests::{
+    BarKind, Qemu, PCI_CAP_ID_EXP, PCI_CAP_ID_MSIX, PCI_COMMAND, PCI_COMMAND_MASTER,
+    PCI_COMMAND_MEMORY,
+};
 
 #[test]
 fn one_module_registers_two_device_types_that_work_together() {
@@ -27,8 +30,15 @@ fn one_module_registers_two_device_types_that_work_together() {
     let io = q.pci_bar_info(&f, 0).unwrap().expect("BAR 0");
     assert_eq!((io.kind, io.size), (BarKind::Io, 0x10));
     let mem = q.pci_bar_info(&f, 2).unwrap().expect("BAR 2");
-    assert_eq!((mem.kind, mem.size), (BarKind::Memory32, 0x1000));
+    assert_eq!(
+        (mem.kind, mem.size, mem.prefetchable),
+        (BarKind::Memory64, 0x1000, true)
+    );
     assert!(q.pci_bar_info(&f, 1).unwrap().is_none(), "BAR 1 is unused");
+    assert!(
+        q.pci_find_capability(&f, PCI_CAP_ID_EXP).unwrap().is_some(),
+        "PCI Express"
+    );
 
     let io = q.pci_map_bar(&f, 0, 0xc000).unwrap();
     assert_eq!(io.readb(0x4).unwrap(), 0x42);
@@ -36,4 +46,82 @@ fn one_module_registers_two_device_types_that_work_together() {
     assert_eq!(io.readb(0x4).unwrap(), 0x17);
     let mem = q.pci_map_bar(&f, 2, 0xfe00_0000).unwrap();
     assert_eq!(mem.readl(0x0).unwrap(), 0x9c9c_9c9c);
+}
+
+#[test]
+fn bar_sized_by_a_property() {
+    let q = Qemu::builder()
+        .machine("q35")
+        .module(rust_module("qdev-fixture-two-devices").unwrap())
+        .device("fixture-pci,mem-size=0x10000")
+        .start()
+        .unwrap();
+    let f = q.pci_find(0x1234, 0xf1c5).unwrap().unwrap();
+    assert_eq!(q.pci_bar_info(&f, 2).unwrap().unwrap().size, 0x10000);
+}
+
+#[test]
+fn bar_size_property_must_be_a_power_of_two() {
+    let Err(e) = Qemu::builder()
+        .machine("q35")
+        .module(rust_module("qdev-fixture-two-devices").unwrap())
+        .device("fixture-pci,mem-size=0x3000")
+        .start()
+    else {
+        panic!("a BAR of 0x3000 bytes was accepted");
+    };
+    let stderr = e.stderr().unwrap_or_default();
+    assert!(
+        stderr.contains("property 'mem-size' must be a power of two (it sizes region 'mem')"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn msix_messages_arrive_where_the_table_says() {
+    let q = Qemu::builder()
+        .machine("q35")
+        .module(rust_module("qdev-fixture-two-devices").unwrap())
+        .device("fixture-pci")
+        .start()
+        .unwrap();
+    let f = q.pci_find(0x1234, 0xf1c5).unwrap().unwrap();
+    let mem = q.pci_map_bar(&f, 2, 0xfe00_0000).unwrap();
+    let table_bar = q.pci_map_bar(&f, 4, 0xfe10_0000).unwrap();
+    let cap = q
+        .pci_find_capability(&f, PCI_CAP_ID_MSIX)
+        .unwrap()
+        .expect("MSI-X capability");
+    let table = q.pci_config_readl(f.bdf, cap + 4).unwrap();
+    assert_eq!(table & 0x7, 4, "the table is in BAR 4");
+    let table = u64::from(table & !0x7);
+    // Vectors 1 and 3 each write their own data to their own address.
+    for (vector, addr, data) in [(1u64, 0x30_0000u64, 0x1111u32), (3, 0x30_0100, 0x3333)] {
+        let entry = table + vector * 16;
+        table_bar.writel(entry, addr as u32).unwrap();
+        table_bar.writel(entry + 4, (addr >> 32) as u32).unwrap();
+        table_bar.writel(entry + 8, data).unwrap();
+        table_bar.writel(entry + 12, 0).unwrap(); // unmasked
+        q.memwrite(addr, &[0; 4]).unwrap();
+    }
+    let control = q.pci_config_readw(f.bdf, cap + 2).unwrap();
+    q.pci_config_writew(f.bdf, cap + 2, (control | 0x8000) & !0x4000)
+        .unwrap();
+    let cmd = q.pci_config_readw(f.bdf, PCI_COMMAND).unwrap();
+    q.pci_config_writew(
+        f.bdf,
+        PCI_COMMAND,
+        cmd | PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY,
+    )
+    .unwrap();
+
+    mem.writel(0x8, 3).unwrap();
+    assert_eq!(q.memread(0x30_0100, 4).unwrap(), 0x3333u32.to_le_bytes());
+    assert_eq!(
+        q.memread(0x30_0000, 4).unwrap(),
+        [0; 4],
+        "vector 1 not sent yet"
+    );
+    mem.writel(0x8, 1).unwrap();
+    assert_eq!(q.memread(0x30_0000, 4).unwrap(), 0x1111u32.to_le_bytes());
 }
