@@ -197,15 +197,13 @@ pub fn check(model: &Model) -> syn::Result<Vec<CheckedRegion<'_>>> {
                     errors.add(sf.span, "#[msi] needs a PCI device with `pci(..., msi = N)` or `pci(..., msix = N, msix_bar = B)`");
                 }
             }
-            Service::Chardev { name, .. } => {
-                if model.props.iter().any(|p| &p.name == name) {
-                    errors.add(
-                        sf.span,
-                        format!(
-                            "chardev property `{name}` clashes with a #[property] of the same name"
-                        ),
-                    );
-                }
+            Service::Chardev { name, .. } if model.props.iter().any(|p| &p.name == name) => {
+                errors.add(
+                    sf.span,
+                    format!(
+                        "chardev property `{name}` clashes with a #[property] of the same name"
+                    ),
+                );
             }
             _ => {}
         }
