@@ -266,7 +266,7 @@ unsafe fn place<T: Device>(sbd: *mut sys::SysBusDevice, p: &Placement) -> Result
         let mut addr = p.mmio;
         for i in 0..d.regions.len() {
             // SAFETY: region `i` was registered at realize.
-            let size = unsafe { s.memory_region_size((*sbd).mmio[i].memory) } as u64;
+            let size = unsafe { s.memory_region_size((*sbd).mmio[i].memory) };
             addr = addr.next_multiple_of(size.next_power_of_two());
             // SAFETY: as above.
             unsafe { s.sysbus_mmio_map(sbd, i as c_int, addr) };
