@@ -700,6 +700,16 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
         }
     }
 
+    let used_fields: Vec<&Ident> = model
+        .props
+        .iter()
+        .map(|p| &p.field)
+        .chain(model.regs.iter().filter_map(|r| match &r.storage {
+            Storage::Field(f) => Some(f),
+            Storage::Methods => None,
+        }))
+        .collect();
+
     let ctor_name = format_ident!("__qdev_register_{}", ident);
     let vis = &item.vis;
     let props_doc = format!("Raw property storage of [`{ident}`] (generated).");
@@ -822,8 +832,10 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
 
             #[doc(hidden)]
             #[allow(dead_code, clippy::all)]
-            fn __qdev_check_hooks() {
+            fn __qdev_check_hooks(&self) {
                 #(#checks)*
+                // The runtime reads these (dispatch, region sizes): not dead.
+                let _ = (#(&self.#used_fields,)*);
             }
         }
 
