@@ -382,7 +382,8 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
         });
         let rname = lit(&region.name);
         let size = region.size;
-        let (io, bits64, prefetch) = (region.io, region.bits64, region.prefetch);
+        let (io, bits64, prefetch, config) =
+            (region.io, region.bits64, region.prefetch, region.config);
         let size_property = match &region.size_property {
             Some(p) => {
                 let p = lit(p);
@@ -393,11 +394,15 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
         let regs = region.regs.iter().map(|r| reg_descriptor(r));
         region_descs.push(quote! {
             ::qdev_runtime::RegionDescriptor {
-                name: #rname, size: #size, io: #io, bits64: #bits64, prefetch: #prefetch,
+                name: #rname, size: #size, io: #io, bits64: #bits64, prefetch: #prefetch, config: #config,
                 size_property: #size_property, registers: &[#(#regs),*],
             }
         });
-        let bar = region.bar as u8;
+        let bar = if region.config {
+            u8::MAX
+        } else {
+            region.bar as u8
+        };
         bars.push(quote!(#bar));
     }
 

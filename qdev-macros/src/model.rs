@@ -65,6 +65,8 @@ pub struct Region {
     pub io: bool,
     pub bits64: bool,
     pub prefetch: bool,
+    /// Registers in the device's own part of PCI config space.
+    pub config: bool,
     pub bar: Option<u64>,
     pub span: Span,
 }
@@ -465,6 +467,7 @@ fn parse_region(meta: &Meta) -> syn::Result<Region> {
         io: false,
         bits64: false,
         prefetch: false,
+        config: false,
         bar: None,
         span: meta.span(),
     };
@@ -476,11 +479,12 @@ fn parse_region(meta: &Meta) -> syn::Result<Region> {
             "io" => r.io = true,
             "bits64" => r.bits64 = true,
             "prefetch" => r.prefetch = true,
+            "config" => r.config = true,
             "size_property" => r.size_property = Some((lit_str(meta_value(&m)?)?, m.span())),
             k => {
                 return Err(syn::Error::new(
                     m.span(),
-                    format!("unknown region argument `{k}`; expected name, size, size_property, bar, io, bits64 or prefetch"),
+                    format!("unknown region argument `{k}`; expected name, size, size_property, bar, io, bits64, prefetch or config"),
                 ))
             }
         }

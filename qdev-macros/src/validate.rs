@@ -13,6 +13,7 @@ pub struct CheckedRegion<'a> {
     pub io: bool,
     pub bits64: bool,
     pub prefetch: bool,
+    pub config: bool,
     pub bar: u64,
     pub regs: Vec<&'a Register>,
 }
@@ -73,6 +74,7 @@ pub fn check(model: &Model) -> syn::Result<Vec<CheckedRegion<'_>>> {
         io: false,
         bits64: false,
         prefetch: false,
+        config: false,
         bar: None,
         span: proc_macro2::Span::call_site(),
     };
@@ -101,6 +103,20 @@ pub fn check(model: &Model) -> syn::Result<Vec<CheckedRegion<'_>>> {
             if b > 5 {
                 errors.add(r.span, "a PCI BAR number is 0 to 5");
             }
+        }
+        if r.config
+            && (d.bus != Bus::Pci
+                || r.io
+                || r.bits64
+                || r.prefetch
+                || r.bar.is_some()
+                || r.size.is_some()
+                || r.size_property.is_some())
+        {
+            errors.add(
+                r.span,
+                "a `config` region is PCI config space: no bar, size, io, bits64 or prefetch",
+            );
         }
         if (r.bits64 || r.prefetch) && (d.bus != Bus::Pci || r.io) {
             errors.add(r.span, "`bits64` and `prefetch` apply to PCI memory BARs");
@@ -146,12 +162,13 @@ pub fn check(model: &Model) -> syn::Result<Vec<CheckedRegion<'_>>> {
             io: r.io,
             bits64: r.bits64,
             prefetch: r.prefetch,
+            config: r.config,
             bar: r.bar.unwrap_or(i as u64),
             regs: Vec::new(),
         })
         .collect();
     let mut used_bars = std::collections::HashSet::new();
-    for r in &regions {
+    for r in regions.iter().filter(|r| !r.config) {
         let step = if r.bits64 { 2 } else { 1 };
         if d.bus == Bus::Pci && (0..step).any(|k| !used_bars.insert(r.bar + k)) {
             errors.add(
@@ -337,7 +354,23 @@ pub fn check(model: &Model) -> syn::Result<Vec<CheckedRegion<'_>>> {
             }
         }
         let end = region.regs.iter().map(|r| reg_end(r)).max().unwrap_or(0);
-        match declared[ri].size {
+        if region.config {
+            let express = d.pci.as_ref().is_some_and(|p| p.express);
+            region.size = if express { 0x1000 } else { 0x100 };
+            for reg in &region.regs {
+                if reg.offset < 0x40 {
+                    errors.add(
+                        reg.offset_span,
+                        format!("config register {} at {:#x} is in the standard header (0x00-0x3f), which QEMU owns", reg.name, reg.offset),
+                    );
+                }
+            }
+        }
+        match if region.config {
+            Some(region.size)
+        } else {
+            declared[ri].size
+        } {
             Some(size) => {
                 for reg in &region.regs {
                     if reg_end(reg) > size {

@@ -93,6 +93,9 @@ pub struct RegionDescriptor {
     pub bits64: bool,
     /// A prefetchable memory BAR (PCI only).
     pub prefetch: bool,
+    /// Registers in the device's own part of PCI config space (0x40 on)
+    /// instead of a BAR.
+    pub config: bool,
     /// The property whose value is the size, overriding `size` (a power of
     /// two for a BAR).
     pub size_property: Option<&'static str>,
@@ -175,6 +178,25 @@ pub struct DeviceDescriptor {
 }
 
 impl DeviceDescriptor {
+    /// The index of the config-space region, if the device has one.
+    pub fn config_region(&self) -> Option<usize> {
+        self.regions.iter().position(|r| r.config)
+    }
+
+    /// Whether a config-space access of `len` bytes at `addr` falls in one
+    /// of the device's own config registers.
+    pub fn config_register_at(&self, addr: u64, len: u32) -> bool {
+        let Some(r) = self.config_region() else {
+            return false;
+        };
+        self.regions[r].registers.iter().any(|reg| {
+            (0..reg.count).any(|i| {
+                let start = reg.offset + u64::from(i) * reg.stride;
+                addr >= start && addr + u64::from(len) <= start + u64::from(reg.width)
+            })
+        })
+    }
+
     /// The property named `name`.
     pub fn property(&self, name: &str) -> Option<&PropertyDescriptor> {
         self.properties.iter().find(|p| p.name == name)

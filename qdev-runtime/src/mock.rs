@@ -389,6 +389,39 @@ impl<T: Device> MockDevice<T> {
         self.pump();
     }
 
+    /// A PCI config-space read: the device's own config registers, the
+    /// standard header from its IDs, 0 elsewhere.
+    pub fn config_read(&mut self, offset: u64, size: u32) -> u64 {
+        let d = T::DESCRIPTOR;
+        if let (true, Some(r)) = (d.config_register_at(offset, size), d.config_region()) {
+            return self.read(r as u32, offset, size);
+        }
+        let mut header = [0u8; 0x40];
+        if let crate::BusKind::Pci(ids) = d.bus {
+            header[0..2].copy_from_slice(&ids.vendor.to_le_bytes());
+            header[2..4].copy_from_slice(&ids.device.to_le_bytes());
+            header[8] = ids.revision;
+            header[9] = ids.prog_if;
+            header[10..12].copy_from_slice(&ids.class.to_le_bytes());
+            header[0x2c..0x2e].copy_from_slice(&ids.subsystem_vendor.to_le_bytes());
+            header[0x2e..0x30].copy_from_slice(&ids.subsystem.to_le_bytes());
+            header[0x3d] = ids.interrupt_pin;
+        }
+        (0..size as usize)
+            .map(|i| header.get(offset as usize + i).copied().unwrap_or(0))
+            .rev()
+            .fold(0u64, |acc, b| acc << 8 | u64::from(b))
+    }
+
+    /// A PCI config-space write: reaches the device's own config registers;
+    /// the rest of config space is QEMU's and is not modelled here.
+    pub fn config_write(&mut self, offset: u64, size: u32, value: u64) {
+        let d = T::DESCRIPTOR;
+        if let (true, Some(r)) = (d.config_register_at(offset, size), d.config_region()) {
+            self.write(r as u32, offset, size, value);
+        }
+    }
+
     /// The virtual clock, in ns.
     pub fn now_ns(&self) -> u64 {
         self.clock.borrow().now

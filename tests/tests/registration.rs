@@ -125,3 +125,34 @@ fn msix_messages_arrive_where_the_table_says() {
     mem.writel(0x8, 1).unwrap();
     assert_eq!(q.memread(0x30_0000, 4).unwrap(), 0x1111u32.to_le_bytes());
 }
+
+#[test]
+fn config_space_registers_of_the_device() {
+    let q = Qemu::builder()
+        .machine("q35")
+        .module(rust_module("qdev-fixture-two-devices").unwrap())
+        .device("fixture-pci")
+        .start()
+        .unwrap();
+    let f = q.pci_find(0x1234, 0xf1c5).unwrap().unwrap();
+    assert_eq!(q.pci_config_readl(f.bdf, 0x40).unwrap(), 0x1234_5678);
+    q.pci_config_writel(f.bdf, 0x40, 0xcafe_f00d).unwrap();
+    assert_eq!(q.pci_config_readl(f.bdf, 0x40).unwrap(), 0xcafe_f00d);
+    q.pci_config_writeb(f.bdf, 0x44, 0x0f).unwrap();
+    assert_eq!(
+        q.pci_config_readb(f.bdf, 0x44).unwrap(),
+        0xf0,
+        "w1c in config space"
+    );
+    // The capabilities QEMU placed stay clear of the device's registers.
+    let mut cap = q.pci_config_readb(f.bdf, 0x34).unwrap();
+    while cap != 0 {
+        assert!(
+            !(0x40..0x45).contains(&cap),
+            "a capability at {cap:#x} overlaps"
+        );
+        cap = q.pci_config_readb(f.bdf, cap + 1).unwrap();
+    }
+    // The standard header is QEMU's as before.
+    assert_eq!(q.pci_config_readw(f.bdf, 0x00).unwrap(), 0x1234);
+}

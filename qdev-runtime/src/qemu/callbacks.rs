@@ -49,6 +49,42 @@ pub(super) unsafe extern "C" fn mmio_write<T: Device, P, const R: u32>(
     }
 }
 
+pub(super) unsafe extern "C" fn config_read<T: Device, P>(
+    pdev: *mut sys::PCIDevice,
+    addr: u32,
+    len: c_int,
+) -> u32 {
+    let d = T::DESCRIPTOR;
+    if d.config_register_at(u64::from(addr), len as u32) {
+        // SAFETY: our own PCI instance.
+        if let Some(dev) = unsafe { device::<T, P>(pdev.cast()) } {
+            let region = d.config_region().expect("checked above") as u32;
+            return dev.mmio_read(region, u64::from(addr), len as u32) as u32;
+        }
+    }
+    // SAFETY: QEMU's default handling of the rest of config space.
+    unsafe { super::syms().pci_default_read_config(pdev, addr, len) }
+}
+
+pub(super) unsafe extern "C" fn config_write<T: Device, P>(
+    pdev: *mut sys::PCIDevice,
+    addr: u32,
+    value: u32,
+    len: c_int,
+) {
+    let d = T::DESCRIPTOR;
+    if d.config_register_at(u64::from(addr), len as u32) {
+        // SAFETY: our own PCI instance.
+        if let Some(dev) = unsafe { device::<T, P>(pdev.cast()) } {
+            let region = d.config_region().expect("checked above") as u32;
+            dev.mmio_write(region, u64::from(addr), len as u32, u64::from(value));
+            return;
+        }
+    }
+    // SAFETY: QEMU's default handling of the rest of config space.
+    unsafe { super::syms().pci_default_write_config(pdev, addr, value, len) }
+}
+
 pub(super) unsafe extern "C" fn gpio_in_handler<T: Device, P>(
     opaque: *mut c_void,
     n: c_int,

@@ -26,7 +26,10 @@ use std::ptr::{addr_of_mut, null_mut};
 
 use qdev_sys as sys;
 
-use super::callbacks::{gpio_in_handler, instance_finalize, mmio_read, mmio_write, reset_hold};
+use super::callbacks::{
+    config_read, config_write, gpio_in_handler, instance_finalize, mmio_read, mmio_write,
+    reset_hold,
+};
 use super::realize::{pci_exit, pci_realize, sysbus_realize, unrealize};
 use super::{leak_cstr, props, syms};
 use crate::device::{BusKind, Device};
@@ -287,6 +290,10 @@ unsafe extern "C" fn class_init<T: Device, P: Parent>(
             BusKind::Pci(ids) => {
                 let k = klass.cast::<sys::PCIDeviceClass>();
                 (*k).realize = Some(pci_realize::<T, P>);
+                if d.config_region().is_some() {
+                    (*k).config_read = Some(config_read::<T, P>);
+                    (*k).config_write = Some(config_write::<T, P>);
+                }
                 (*k).exit = Some(pci_exit::<T, P>);
                 (*k).vendor_id = ids.vendor;
                 (*k).device_id = ids.device;

@@ -123,7 +123,7 @@ unsafe fn realize_common<T: Device, P>(
     // initialized in place in the instance, which outlives it.
     unsafe {
         let class_data = class_data_of::<T>();
-        for (i, region) in d.regions.iter().enumerate() {
+        for (i, region) in d.regions.iter().enumerate().filter(|(_, r)| !r.config) {
             let size = match region_size::<T>(&(*inst).props, i) {
                 Ok(size) => size,
                 Err(msg) => {
@@ -290,6 +290,24 @@ pub(super) unsafe extern "C" fn pci_realize<T: Device, P>(
         let config = (*pdev).config;
         *config.add(sys::PCI_CLASS_PROG as usize) = ids.prog_if;
         *config.add(sys::PCI_INTERRUPT_PIN as usize) = ids.interrupt_pin;
+        // The device's own config registers: taken, so that capabilities
+        // are not placed over them, and written only through the device.
+        if let Some(ci) = d.config_region() {
+            for reg in d.regions[ci].registers {
+                for k in 0..reg.count {
+                    let start = (reg.offset + u64::from(k) * reg.stride) as usize;
+                    let end = start + reg.width as usize;
+                    for b in start..end {
+                        *(*pdev).wmask.add(b) = 0;
+                    }
+                    // Whole dwords: QEMU places capabilities at the first
+                    // free byte, and they must stay dword-aligned.
+                    for b in (start & !3)..end.next_multiple_of(4) {
+                        *(*pdev).used.add(b) = 0xff;
+                    }
+                }
+            }
+        }
         if ids.express && s.pcie_endpoint_cap_init(pdev, 0) < 0 {
             set_error(errp, "cannot add the PCI Express capability");
             return;
@@ -308,7 +326,7 @@ pub(super) unsafe extern "C" fn pci_realize<T: Device, P>(
         if !realize_common::<T, P>(inst, errp) {
             return;
         }
-        for (i, region) in d.regions.iter().enumerate() {
+        for (i, region) in d.regions.iter().enumerate().filter(|(_, r)| !r.config) {
             let bar = d.bars.get(i).copied().unwrap_or(i as u8);
             let mut ty = if region.io {
                 sys::PCI_BASE_ADDRESS_SPACE_IO
