@@ -76,9 +76,11 @@ fn sem_is_write_only(r: &Register) -> bool {
     r.masks.is_empty() && r.access == "wo"
 }
 
-/// Checks a hook's signature where the user wrote it.
-fn hook_check(path: &ExprPath, sig: TokenStream) -> TokenStream {
-    quote_spanned! {path.span()=> let _: #sig = #path; }
+/// A hook as a function pointer of the signature it must have: a wrong
+/// signature is one error, where the user wrote the path, and the call
+/// through the pointer type-checks regardless.
+fn typed_hook(path: &ExprPath, sig: TokenStream) -> TokenStream {
+    quote_spanned! {path.span()=> ({ let __h: #sig = #path; __h }) }
 }
 
 struct Arms {
@@ -154,22 +156,7 @@ fn register_arms(r: &Register, arms: &mut Arms) {
         None => (quote!(), quote!()),
     };
 
-    for hook in [&r.after_read].into_iter().flatten() {
-        arms.checks
-            .push(hook_check(hook, quote!(fn(&mut Self, #idx_ty #ty))));
-    }
-    for hook in [&r.after_write].into_iter().flatten() {
-        if matches!(r.storage, Storage::Field(_)) {
-            arms.checks
-                .push(hook_check(hook, quote!(fn(&mut Self, #idx_ty #ty))));
-        }
-    }
-    if let Some(hook) = &r.before_write {
-        arms.checks.push(hook_check(
-            hook,
-            quote!(fn(&mut Self, #idx_ty #ty, #ty) -> #ty),
-        ));
-    }
+    let _ = &arms.checks;
 
     match &r.storage {
         Storage::Field(field) => {
@@ -178,10 +165,10 @@ fn register_arms(r: &Register, arms: &mut Arms) {
             } else {
                 quote!(self.#field)
             };
-            let after_read = r
-                .after_read
-                .as_ref()
-                .map(|h| quote!(#h(self, #idx_arg __ret as #ty);));
+            let after_read = r.after_read.as_ref().map(|h| {
+                let h = typed_hook(h, quote!(fn(&mut Self, #idx_ty #ty)));
+                quote!(#h(self, #idx_arg __ret as #ty);)
+            });
             let read_body = if sem_is_write_only(r) {
                 quote! { return ::qdev_runtime::__private::write_only(__D, region, #name, offset); }
             } else {
@@ -204,14 +191,14 @@ fn register_arms(r: &Register, arms: &mut Arms) {
                     #read_body
                 }
             });
-            let before = r
-                .before_write
-                .as_ref()
-                .map(|h| quote!(let __new = #h(self, #idx_arg __old as #ty, __new as #ty) as u64;));
-            let after = r
-                .after_write
-                .as_ref()
-                .map(|h| quote!(#h(self, #idx_arg __new as #ty);));
+            let before = r.before_write.as_ref().map(|h| {
+                let h = typed_hook(h, quote!(fn(&mut Self, #idx_ty #ty, #ty) -> #ty));
+                quote!(let __new = #h(self, #idx_arg __old as #ty, __new as #ty) as u64;)
+            });
+            let after = r.after_write.as_ref().map(|h| {
+                let h = typed_hook(h, quote!(fn(&mut Self, #idx_ty #ty)));
+                quote!(#h(self, #idx_arg __new as #ty);)
+            });
             let write_body = if sem_is_read_only(r) {
                 quote! { ::qdev_runtime::__private::read_only(__D, region, #name, offset, value); }
             } else {
@@ -243,19 +230,14 @@ fn register_arms(r: &Register, arms: &mut Arms) {
             });
         }
         Storage::Methods => {
-            if let Some(read) = &r.read_method {
-                arms.checks
-                    .push(hook_check(read, quote!(fn(&mut Self, #idx_ty) -> #ty)));
-            }
-            if let Some(write) = &r.after_write {
-                arms.checks
-                    .push(hook_check(write, quote!(fn(&mut Self, #idx_ty #ty))));
-            }
             let read_body = match &r.read_method {
-                Some(f) => quote! {
-                    let __ret = #f(self, #idx_arg) as u64;
-                    ::qdev_runtime::regs::lane_read(__ret, __lane, size)
-                },
+                Some(f) => {
+                    let f = typed_hook(f, quote!(fn(&mut Self, #idx_ty) -> #ty));
+                    quote! {
+                        let __ret = #f(self, #idx_arg) as u64;
+                        ::qdev_runtime::regs::lane_read(__ret, __lane, size)
+                    }
+                }
                 None => {
                     quote! { return ::qdev_runtime::__private::write_only(__D, region, #name, offset); }
                 }
@@ -272,10 +254,13 @@ fn register_arms(r: &Register, arms: &mut Arms) {
             // A narrower write reaches the method as the full register
             // value with the other bytes zero.
             let write_body = match &r.after_write {
-                Some(f) => quote! {
-                    let __value = ::qdev_runtime::regs::lane_merge(0, value, __lane, size);
-                    #f(self, #idx_arg __value as #ty);
-                },
+                Some(f) => {
+                    let f = typed_hook(f, quote!(fn(&mut Self, #idx_ty #ty)));
+                    quote! {
+                        let __value = ::qdev_runtime::regs::lane_merge(0, value, __lane, size);
+                        #f(self, #idx_arg __value as #ty);
+                    }
+                }
                 None => {
                     quote! { ::qdev_runtime::__private::read_only(__D, region, #name, offset, value); }
                 }
@@ -424,21 +409,21 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
         })
         .collect();
     let reset_hook = d.hooks.reset.as_ref().map(|h| {
-        checks.push(hook_check(h, quote!(fn(&mut Self))));
+        let h = typed_hook(h, quote!(fn(&mut Self)));
         quote!(#h(self);)
     });
     let realize_hook = match &d.hooks.realize {
         Some(h) => {
-            checks.push(hook_check(
+            let h = typed_hook(
                 h,
                 quote!(fn(&mut Self) -> ::core::result::Result<(), ::qdev_runtime::Error>),
-            ));
+            );
             quote!(#h(self))
         }
         None => quote!(::core::result::Result::Ok(())),
     };
     let unrealize_hook = d.hooks.unrealize.as_ref().map(|h| {
-        checks.push(hook_check(h, quote!(fn(&mut Self))));
+        let h = typed_hook(h, quote!(fn(&mut Self)));
         quote!(#h(self);)
     });
     let gpio_in_arms: Vec<TokenStream> = d
@@ -447,8 +432,7 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
         .enumerate()
         .map(|(g, gi)| {
             let g = g as u32;
-            let h = &gi.handler;
-            checks.push(hook_check(h, quote!(fn(&mut Self, u32, bool))));
+            let h = typed_hook(&gi.handler, quote!(fn(&mut Self, u32, bool)));
             quote!(#g => #h(self, line, level),)
         })
         .collect();
@@ -513,7 +497,7 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
             Service::Timer { callback } => {
                 let i = timer_arms.len();
                 let iu = i as u32;
-                checks.push(hook_check(callback, quote!(fn(&mut Self))));
+                let callback = typed_hook(callback, quote!(fn(&mut Self)));
                 timer_arms.push(quote!(#iu => #callback(self),));
                 line_inits.push(quote!(#f: wiring.timer(#i),));
             }
@@ -530,16 +514,13 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
                 chardev_names.push(lit(name));
                 line_inits.push(quote!(#f: wiring.chardev(#i),));
                 if let (Some(rx), Some(can)) = (receive, can_receive) {
-                    checks.push(hook_check(rx, quote!(fn(&mut Self, &[u8]))));
-                    checks.push(hook_check(can, quote!(fn(&mut Self) -> usize)));
+                    let rx = typed_hook(rx, quote!(fn(&mut Self, &[u8])));
+                    let can = typed_hook(can, quote!(fn(&mut Self) -> usize));
                     can_arms.push(quote!(#iu => #can(self),));
                     rx_arms.push(quote!(#iu => #rx(self, bytes),));
                 }
                 if let Some(ev) = event {
-                    checks.push(hook_check(
-                        ev,
-                        quote!(fn(&mut Self, ::qdev_runtime::CharEvent)),
-                    ));
+                    let ev = typed_hook(ev, quote!(fn(&mut Self, ::qdev_runtime::CharEvent)));
                     ev_arms.push(quote!(#iu => #ev(self, event),));
                 }
             }
@@ -552,6 +533,7 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
     let mut raw_defaults = Vec::new();
     let mut prop_descs = Vec::new();
     let mut prop_inits = Vec::new();
+    let mut default_consts = Vec::new();
     for p in &model.props {
         let f = &p.field;
         let rt = raw_ty(&p.ty);
@@ -560,10 +542,17 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
         let kind = prop_kind(&p.ty);
         let pdesc = lit(&p.desc);
         let is_str = matches!(p.ty, PropType::Str);
+        let default_const = format_ident!("__qdev_default_{}", f);
         let default_num = match (&p.default, is_str) {
-            (Some(e), false) => quote!((#e) as i128),
+            (Some(_), false) => quote!(#props_ident::#default_const as i128),
             _ => quote!(0i128),
         };
+        if let (Some(e), false) = (&p.default, is_str) {
+            default_consts.push(quote_spanned!(e.span()=>
+                #[allow(non_upper_case_globals)]
+                const #default_const: #rt = #e;
+            ));
+        }
         let range = match (&p.min, &p.max) {
             (None, None) => quote!(None),
             (min, max) => {
@@ -597,7 +586,10 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
             prop_inits.push(quote!(#f: props.#f.get().unwrap_or_else(|| #dflt),));
         } else {
             let dv = match &p.default {
-                Some(e) => quote_spanned!(e.span()=> #e),
+                Some(_) => {
+                    let c = format_ident!("__qdev_default_{}", f);
+                    quote!(Self::#c)
+                }
                 None => quote!(::core::default::Default::default()),
             };
             raw_defaults.push(quote!(#f: #dv,));
@@ -636,7 +628,7 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
     let plain = model
         .plain
         .iter()
-        .map(|f| quote!(#f: ::core::default::Default::default(),));
+        .map(|(f, span)| quote_spanned!(*span=> #f: ::core::default::Default::default(),));
 
     let bus = match (&d.bus, &d.pci) {
         (Bus::Pci, Some(p)) => {
@@ -668,6 +660,7 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
 
     // Field constants (`CTRL_ENABLE`) and getters of enum-valued fields.
     let mut field_items = Vec::new();
+    let mut field_checks = Vec::new();
     for r in &model.regs {
         for f in &r.fields {
             let cname = format_ident!("{}_{}", r.name.to_uppercase(), f.name.to_uppercase());
@@ -684,6 +677,28 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
                 #[allow(dead_code)]
                 pub const #cname: ::qdev_runtime::Field = ::qdev_runtime::Field::new(#shift, #bits);
             });
+            if let Some(values) = &f.values {
+                let msg = format!(
+                    "field {} of register {} has {} bits: a value of `{}` does not fit",
+                    f.name,
+                    r.name,
+                    f.bits,
+                    quote!(#values)
+                );
+                let bits = f.bits;
+                field_checks.push(quote_spanned! {values.span()=>
+                    const _: () = {
+                        let __v = <#values as ::qdev_runtime::FieldValue>::VALUES;
+                        let mut __i = 0;
+                        while __i < __v.len() {
+                            if #bits < 64 && __v[__i] >> #bits != 0 {
+                                ::core::panic!(#msg);
+                            }
+                            __i += 1;
+                        }
+                    };
+                });
+            }
             if let (Some(values), Storage::Field(field)) = (&f.values, &r.storage) {
                 if r.count == 1 {
                     let getter = format_ident!("{}_{}", field, f.name.to_lowercase());
@@ -725,6 +740,10 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
         #[repr(C)]
         #[allow(non_camel_case_types)]
         #vis struct #props_ident { #(#raw_fields)* }
+
+        impl #props_ident {
+            #(#default_consts)*
+        }
 
         impl ::core::default::Default for #props_ident {
             fn default() -> Self {
@@ -831,6 +850,8 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
                 }
             }
         }
+
+        #(#field_checks)*
 
         impl #ident {
             #(#field_items)*

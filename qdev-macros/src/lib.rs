@@ -39,8 +39,20 @@ fn qemu_device_impl(
     item: proc_macro2::TokenStream,
 ) -> syn::Result<proc_macro2::TokenStream> {
     let mut item: syn::ItemStruct = syn::parse2(item)?;
-    let model = model::parse(args, &mut item)?;
-    let regions = validate::check(&model)?;
+    let mut errors = model::Errors::default();
+    let model = match model::parse(args, &mut item, &mut errors) {
+        Ok(m) => m,
+        Err(e) => {
+            errors.push(e);
+            let ce = errors.finish().unwrap_err().to_compile_error();
+            return Ok(quote::quote!(#item #ce));
+        }
+    };
+    let regions = validate::check(&model, &mut errors);
+    if let Err(e) = errors.finish() {
+        let ce = e.to_compile_error();
+        return Ok(quote::quote!(#item #ce));
+    }
     let generated = expand::expand(&item, &model, &regions);
     Ok(quote::quote! {
         #item

@@ -130,6 +130,7 @@ pub struct Register {
     /// Explicit per-kind bit masks for mixed registers.
     pub masks: Vec<(String, u64, Span)>,
     pub reserved: u64,
+    pub reserved_span: Span,
     pub unimplemented: bool,
     pub count: u64,
     pub stride: Option<u64>,
@@ -208,7 +209,7 @@ pub struct Model {
     pub lines: Vec<LineField>,
     pub services: Vec<ServiceField>,
     /// Fields with no attribute: `Default::default()` at instantiate.
-    pub plain: Vec<Ident>,
+    pub plain: Vec<(Ident, Span)>,
 }
 
 fn lit_u64(e: &Expr) -> syn::Result<u64> {
@@ -218,6 +219,16 @@ fn lit_u64(e: &Expr) -> syn::Result<u64> {
         }) => i.base10_parse::<u64>(),
         Expr::Unary(u) if matches!(u.op, syn::UnOp::Not(_)) => Ok(!lit_u64(&u.expr)?),
         _ => Err(syn::Error::new(e.span(), "expected an integer literal")),
+    }
+}
+
+fn lit_i128(e: &Expr) -> Option<i128> {
+    match e {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => i.base10_parse::<i128>().ok(),
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => lit_i128(&u.expr).map(|v| -v),
+        _ => None,
     }
 }
 
@@ -319,8 +330,25 @@ fn parse_device(args: TokenStream, errors: &mut Errors) -> Device {
         let r: syn::Result<()> = (|| {
             match k.as_str() {
                 "name" => {
-                    dev.name = lit_str(meta_value(meta)?)?;
                     have_name = true;
+                    let v = meta_value(meta)?;
+                    dev.name = lit_str(v)?;
+                    if dev.name.is_empty() {
+                        return Err(syn::Error::new(
+                            v.span(),
+                            "the QOM type name must not be empty",
+                        ));
+                    }
+                    if !dev
+                        .name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                    {
+                        return Err(syn::Error::new(
+                            v.span(),
+                            "the type name may hold letters, digits, '-' and '_'",
+                        ));
+                    }
                 }
                 "desc" => dev.desc = Some(lit_str(meta_value(meta)?)?),
                 "sysbus" => {
@@ -521,6 +549,12 @@ fn parse_gpio_in(meta: &Meta) -> syn::Result<GpioIn> {
             "gpio_in(...) needs `handler = Self::method` (fn(&mut self, line: u32, level: bool))",
         )
     })?;
+    if count == 0 {
+        return Err(syn::Error::new(
+            meta.span(),
+            "gpio_in(...) needs count >= 1",
+        ));
+    }
     Ok(GpioIn {
         name,
         count,
@@ -543,6 +577,7 @@ fn new_register(name: String, storage: Storage, width: u32, span: Span) -> Regis
         access_span: span,
         masks: Vec::new(),
         reserved: 0,
+        reserved_span: span,
         unimplemented: false,
         count: 1,
         stride: None,
@@ -592,7 +627,10 @@ fn reg_arg(r: &mut Register, m: &Meta, have_offset: &mut bool) -> syn::Result<()
         }
         "name" => r.name = lit_str(meta_value(m)?)?,
         "region" => r.region = Some((lit_str(meta_value(m)?)?, m.span())),
-        "reserved" => r.reserved = lit_u64(meta_value(m)?)?,
+        "reserved" => {
+            r.reserved = lit_u64(meta_value(m)?)?;
+            r.reserved_span = m.span();
+        }
         "unimplemented" => r.unimplemented = true,
         "count" => r.count = lit_u64(meta_value(m)?)?,
         "stride" => r.stride = Some(lit_u64(meta_value(m)?)?),
@@ -735,6 +773,12 @@ fn parse_method_register(meta: &Meta) -> syn::Result<Register> {
                 r.width = (bits / 8) as u32;
                 width_set = true;
             }
+            "reset" => {
+                return Err(syn::Error::new(
+                    m.span(),
+                    "a register backed by methods has no stored value to reset; reset its source in the device's reset hook",
+                ))
+            }
             _ => reg_arg(&mut r, &m, &mut have_offset)?,
         }
     }
@@ -823,9 +867,12 @@ fn type_is(ty: &Type, name: &str) -> bool {
 }
 
 /// Parses the struct; strips our attributes from it.
-pub fn parse(args: TokenStream, item: &mut syn::ItemStruct) -> syn::Result<Model> {
-    let mut errors = Errors::default();
-    let mut device = parse_device(args, &mut errors);
+pub fn parse(
+    args: TokenStream,
+    item: &mut syn::ItemStruct,
+    errors: &mut Errors,
+) -> syn::Result<Model> {
+    let mut device = parse_device(args, errors);
     if device.desc.is_none() {
         let doc = doc_of(&item.attrs);
         if !doc.is_empty() {
@@ -844,12 +891,10 @@ pub fn parse(args: TokenStream, item: &mut syn::ItemStruct) -> syn::Result<Model
         plain: Vec::new(),
     };
     let syn::Fields::Named(fields) = &mut item.fields else {
-        errors.add(
-            &item.fields,
+        return Err(syn::Error::new(
+            item.fields.span(),
             "#[qemu_device] needs a struct with named fields",
-        );
-        errors.finish()?;
-        unreachable!()
+        ));
     };
     for field in fields.named.iter_mut() {
         let ident = field.ident.clone().expect("named field");
@@ -870,7 +915,7 @@ pub fn parse(args: TokenStream, item: &mut syn::ItemStruct) -> syn::Result<Model
             );
         }
         let Some(attr) = ours.into_iter().next() else {
-            model.plain.push(ident);
+            model.plain.push((ident, field.ty.span()));
             continue;
         };
         let r: syn::Result<()> = (|| {
@@ -894,12 +939,31 @@ pub fn parse(args: TokenStream, item: &mut syn::ItemStruct) -> syn::Result<Model
                 r.doc = doc.clone();
                 let mut have_offset = false;
                 let mut reg_errors = Errors::default();
+                let mut seen = std::collections::HashSet::new();
                 for m in &args {
+                    if key(m) != "field" && !seen.insert(key(m)) {
+                        reg_errors.add(m, format!("`{}` is given twice", key(m)));
+                        continue;
+                    }
                     if let Err(e) = reg_arg(&mut r, m, &mut have_offset) {
                         reg_errors.push(e);
                     }
                 }
                 reg_errors.finish()?;
+                if let Some(m) = args.iter().find(|m| key(m) == "count") {
+                    if r.count == 0 {
+                        return Err(syn::Error::new(
+                            m.span(),
+                            "a register array needs count >= 1",
+                        ));
+                    }
+                }
+                if array == Some(0) {
+                    return Err(syn::Error::new(
+                        field.ty.span(),
+                        "a register array needs at least one register",
+                    ));
+                }
                 if !have_offset {
                     return Err(syn::Error::new(attr.span(), "#[reg] needs `offset = ...`"));
                 }
@@ -960,6 +1024,32 @@ pub fn parse(args: TokenStream, item: &mut syn::ItemStruct) -> syn::Result<Model
                         attr.span(),
                         "min/max apply to integer properties only",
                     ));
+                }
+                fn int(e: &Option<Expr>) -> Option<(i128, &Expr)> {
+                    e.as_ref().and_then(|e| lit_i128(e).map(|v| (v, e)))
+                }
+                let (dv, lo, hi) = (int(&p.default), int(&p.min), int(&p.max));
+                if let (Some((lo, _)), Some((hi, e))) = (lo, hi) {
+                    if lo > hi {
+                        return Err(syn::Error::new(
+                            e.span(),
+                            format!("max = {hi} is below min = {lo}"),
+                        ));
+                    }
+                }
+                if let Some((v, e)) = dv {
+                    let lo_v = lo.map(|l| l.0).unwrap_or(i128::MIN);
+                    let hi_v = hi.map(|h| h.0).unwrap_or(i128::MAX);
+                    if v < lo_v || v > hi_v {
+                        return Err(syn::Error::new(
+                            e.span(),
+                            format!(
+                                "default {v} is outside the range {}..={} of min and max",
+                                lo.map(|l| l.0.to_string()).unwrap_or_default(),
+                                hi.map(|h| h.0.to_string()).unwrap_or_default()
+                            ),
+                        ));
+                    }
                 }
                 model.props.push(p);
             } else if ["timer", "dma", "msi", "chardev"]
@@ -1082,7 +1172,6 @@ pub fn parse(args: TokenStream, item: &mut syn::ItemStruct) -> syn::Result<Model
         }
     }
     model.regs.append(&mut model.device.method_regs);
-    errors.finish()?;
     Ok(model)
 }
 

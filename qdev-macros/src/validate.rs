@@ -32,21 +32,8 @@ fn width_mask(width: u32) -> u64 {
     }
 }
 
-pub fn check(model: &Model) -> syn::Result<Vec<CheckedRegion<'_>>> {
-    let mut errors = Errors::default();
+pub fn check<'a>(model: &'a Model, errors: &mut Errors) -> Vec<CheckedRegion<'a>> {
     let d = &model.device;
-
-    if !d.name.is_empty()
-        && !d
-            .name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        errors.add(
-            proc_macro2::Span::call_site(),
-            "the type name may hold letters, digits, '-' and '_'",
-        );
-    }
 
     // Property names: unique, and not the runtime's own placement
     // properties of sysbus devices.
@@ -168,17 +155,36 @@ pub fn check(model: &Model) -> syn::Result<Vec<CheckedRegion<'_>>> {
         })
         .collect();
     let mut used_bars = std::collections::HashSet::new();
-    for r in regions.iter().filter(|r| !r.config) {
+    let mut owners: Vec<(u64, &str, bool)> = Vec::new();
+    for (i, r) in regions.iter().enumerate().filter(|(_, r)| !r.config) {
         let step = if r.bits64 { 2 } else { 1 };
-        if d.bus == Bus::Pci && (0..step).any(|k| !used_bars.insert(r.bar + k)) {
-            errors.add(
-                proc_macro2::Span::call_site(),
-                format!("BAR {} is used by two regions", r.bar),
-            );
+        if d.bus == Bus::Pci {
+            for k in 0..step {
+                used_bars.insert(r.bar + k);
+                if let Some((_, owner, upper)) = owners.iter().find(|o| o.0 == r.bar + k) {
+                    let why = if *upper {
+                        format!(
+                            "region `{owner}` is a 64-bit BAR at {}, which also takes BAR {}",
+                            r.bar + k - 1,
+                            r.bar + k
+                        )
+                    } else {
+                        format!("region `{owner}` uses it")
+                    };
+                    errors.add(
+                        declared[i].span,
+                        format!("BAR {} of region `{}` is taken: {why}", r.bar + k, r.name),
+                    );
+                    break;
+                }
+            }
+            for k in 0..step {
+                owners.push((r.bar + k, &r.name, k == 1));
+            }
         }
         if r.bits64 && r.bar >= 5 {
             errors.add(
-                proc_macro2::Span::call_site(),
+                declared[i].span,
                 format!("a 64-bit BAR takes two slots; BAR {} has no room", r.bar),
             );
         }
@@ -226,8 +232,68 @@ pub fn check(model: &Model) -> syn::Result<Vec<CheckedRegion<'_>>> {
         }
     }
 
+    let mut intx = 0;
+    for l in &model.lines {
+        if matches!(l.kind, crate::model::Line::Irq) && d.bus == Bus::Pci {
+            intx += 1;
+            if intx > 1 || l.array.is_some() {
+                errors.add(
+                    &l.field,
+                    "a PCI function has one interrupt pin (INTx): declare a single `#[irq] irq: Irq`",
+                );
+            }
+        }
+    }
+
     for reg in &model.regs {
         let w = u64::from(reg.width);
+        let stride = reg.stride.unwrap_or(w);
+        let end = stride
+            .checked_mul(reg.count.saturating_sub(1))
+            .and_then(|s| reg.offset.checked_add(s))
+            .and_then(|o| o.checked_add(w));
+        if end.is_none() {
+            errors.add(
+                reg.offset_span,
+                format!(
+                    "register {} at {:#x} runs past the end of the address space",
+                    reg.name, reg.offset
+                ),
+            );
+            continue;
+        }
+        if reg.reserved & !width_mask(reg.width) != 0 {
+            errors.add(
+                reg.reserved_span,
+                format!(
+                    "reserved mask {:#x} is wider than the {}-bit register",
+                    reg.reserved,
+                    reg.width * 8
+                ),
+            );
+        }
+        if matches!(reg.storage, crate::model::Storage::Field(_)) {
+            let mut writable = reg
+                .masks
+                .iter()
+                .any(|(k, _, _)| !["ro", "rc", "rs"].contains(&k.as_str()));
+            if (reg.masks.is_empty() || reg.access_explicit)
+                && !["ro", "rc", "rs"].contains(&reg.access.as_str())
+            {
+                writable = true;
+            }
+            if !writable {
+                for h in [&reg.before_write, &reg.after_write].into_iter().flatten() {
+                    errors.push(syn::Error::new_spanned(
+                        h,
+                        format!(
+                            "register {} is read-only (access = {}): a write hook would never run",
+                            reg.name, reg.access
+                        ),
+                    ));
+                }
+            }
+        }
         if reg.offset % w != 0 {
             errors.add(
                 reg.offset_span,
@@ -273,20 +339,26 @@ pub fn check(model: &Model) -> syn::Result<Vec<CheckedRegion<'_>>> {
             }
         }
         for (i, f) in reg.fields.iter().enumerate() {
-            if f.shift + f.bits > reg.width * 8 {
+            if u64::from(f.shift) + u64::from(f.bits) > u64::from(reg.width) * 8 {
                 errors.add(
                     f.span,
                     format!(
                         "field {} (bits {}..={}) does not fit the {}-bit register {}",
                         f.name,
                         f.shift,
-                        f.shift + f.bits - 1,
+                        u64::from(f.shift) + u64::from(f.bits) - 1,
                         reg.width * 8,
                         reg.name
                     ),
                 );
             }
-            let mask = |f: &crate::model::FieldSpec| -> u128 { ((1u128 << f.bits) - 1) << f.shift };
+            let mask = |f: &crate::model::FieldSpec| -> u128 {
+                1u128
+                    .checked_shl(f.bits)
+                    .map_or(u128::MAX, |m| m - 1)
+                    .checked_shl(f.shift)
+                    .unwrap_or(0)
+            };
             for g in &reg.fields[..i] {
                 if mask(f) & mask(g) != 0 {
                     errors.add(
@@ -392,11 +464,16 @@ pub fn check(model: &Model) -> syn::Result<Vec<CheckedRegion<'_>>> {
             None if region.size_property.is_some() => {}
             // Undeclared size: the registers, rounded up to a power of two,
             // at least one page.
-            None => region.size = end.max(0x1000).next_power_of_two(),
+            None => match end.max(0x1000).checked_next_power_of_two() {
+                Some(s) => region.size = s,
+                None => errors.add(
+                    proc_macro2::Span::call_site(),
+                    format!("region `{}` would need more than 2^63 bytes", region.name),
+                ),
+            },
         }
     }
-    errors.finish()?;
-    Ok(regions)
+    regions
 }
 
 /// Two register arrays whose instances sit between each other's (the

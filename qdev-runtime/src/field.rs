@@ -88,6 +88,8 @@ pub trait FieldValue: Sized {
     fn from_bits(bits: u64) -> Option<Self>;
     /// The bits of this value.
     fn to_bits(self) -> u64;
+    /// Every value, for the compile-time check that a field can hold them.
+    const VALUES: &'static [u64] = &[];
 }
 
 /// Declares an enum for the values of a register field.
@@ -119,6 +121,7 @@ macro_rules! field_enum {
             fn to_bits(self) -> u64 {
                 self as u64
             }
+            const VALUES: &'static [u64] = &[$($value),*];
         }
     };
 }

@@ -1,0 +1,14 @@
+use qdev_runtime::qemu_device;
+
+#[qemu_device(
+    name = "bits64-next",
+    pci(vendor = 0x1234, device = 0x0001),
+    region(name = "mmio", size = 0x1000, bar = 0, bits64),
+    region(name = "ctrl", size = 0x1000, bar = 1)
+)]
+struct Dev {
+    #[reg(offset = 0x00, access = rw)]
+    ctrl: u32,
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use qdev_runtime::qemu_device;
+
+#[qemu_device(
+    name = "bits64-sysbus",
+    sysbus,
+    region(name = "regs", size = 0x100, bits64)
+)]
+struct Dev {
+    #[reg(offset = 0x00, access = rw)]
+    ctrl: u32,
+}
+
+fn main() {}

@@ -1,0 +1,14 @@
+use qdev_runtime::qemu_device;
+
+#[qemu_device(name = "field-twice", sysbus)]
+struct Dev {
+    #[reg(
+        offset = 0x00,
+        access = rw,
+        field(name = "ENABLE", bit = 0),
+        field(name = "ENABLE", bit = 1)
+    )]
+    ctrl: u32,
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use qdev_runtime::qemu_device;
+
+#[qemu_device(
+    name = "method-overlap",
+    sysbus,
+    register(name = "DATA", offset = 0x00, read = Self::data)
+)]
+struct Dev {
+    #[reg(offset = 0x00, access = rw)]
+    ctrl: u32,
+}
+
+fn main() {}

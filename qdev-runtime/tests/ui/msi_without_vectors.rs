@@ -1,0 +1,11 @@
+use qdev_runtime::qemu_device;
+
+#[qemu_device(name = "msi-none", pci(vendor = 0x1234, device = 0x0001))]
+struct Dev {
+    #[reg(offset = 0x00, access = rw)]
+    ctrl: u32,
+    #[msi]
+    msi: qdev_runtime::Msi,
+}
+
+fn main() {}

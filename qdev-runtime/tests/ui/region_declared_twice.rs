@@ -1,0 +1,14 @@
+use qdev_runtime::qemu_device;
+
+#[qemu_device(
+    name = "region-twice",
+    sysbus,
+    region(name = "regs", size = 0x100),
+    region(name = "regs", size = 0x100)
+)]
+struct Dev {
+    #[reg(offset = 0x00, access = rw)]
+    ctrl: u32,
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use qdev_runtime::qemu_device;
+
+#[qemu_device(name = "several-layout", sysbus, region(name = "regs", size = 0x20))]
+struct Dev {
+    #[reg(offset = 0x02, access = rw)]
+    misaligned: u32,
+    #[reg(offset = 0x08, access = rw, reset = 0x1_0000)]
+    too_wide: u16,
+    #[reg(offset = 0x20, access = rw)]
+    outside: u32,
+}
+
+fn main() {}
