@@ -156,3 +156,40 @@ fn config_space_registers_of_the_device() {
     // The standard header is QEMU's as before.
     assert_eq!(q.pci_config_readw(f.bdf, 0x00).unwrap(), 0x1234);
 }
+
+#[test]
+fn sysbus_dma_and_a_periodic_timer_in_qemu() {
+    const BASE: u64 = 0xfed0_2000;
+    let q = Qemu::builder()
+        .machine("pc")
+        .module(rust_module("qdev-fixture-two-devices").unwrap())
+        .device(format!("fixture-sysbus,mmio={BASE:#x}"))
+        .start()
+        .unwrap();
+    q.memwrite(0x10_0000, b"system memory").unwrap();
+    q.writel(BASE + 0x08, 0x10_0000).unwrap();
+    q.writel(BASE + 0x0c, 0x10_1000).unwrap();
+    q.writel(BASE + 0x10, 13).unwrap();
+    q.writel(BASE + 0x14, 1).unwrap();
+    assert_eq!(q.readl(BASE + 0x18).unwrap(), 0);
+    assert_eq!(q.memread(0x10_1000, 13).unwrap(), b"system memory");
+
+    // A 1 ms periodic timer, with the VM running (virtual time follows
+    // real time under TCG).
+    q.resume().unwrap();
+    q.writel(BASE + 0x20, 1_000_000).unwrap();
+    let t0 = std::time::Instant::now();
+    let before = q.readl(BASE + 0x24).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let after = q.readl(BASE + 0x24).unwrap();
+    let elapsed_ms = t0.elapsed().as_millis() as u32;
+    let ticks = after - before;
+    assert!(
+        ticks >= elapsed_ms / 2 && ticks <= elapsed_ms + 5,
+        "{ticks} ticks of 1 ms in {elapsed_ms} ms"
+    );
+    q.writel(BASE + 0x20, 0).unwrap();
+    let stopped = q.readl(BASE + 0x24).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(q.readl(BASE + 0x24).unwrap(), stopped, "stopped");
+}
