@@ -158,7 +158,9 @@ fn register_arms(r: &Register, arms: &mut Arms) {
 
     let _ = &arms.checks;
 
-    match &r.storage {
+    // What the register does, by where its value lives; then one arm per
+    // direction around it.
+    let (read_body, write_body) = match &r.storage {
         Storage::Field(field) => {
             let place = if array {
                 quote!(self.#field[__idx])
@@ -182,15 +184,6 @@ fn register_arms(r: &Register, arms: &mut Arms) {
                     ::qdev_runtime::regs::lane_read(__ret, __lane, size)
                 }
             };
-            arms.read.push(quote! {
-                #start..=#last => {
-                    #locate_read
-                    #size_read
-                    #straddle
-                    #unimp_read
-                    #read_body
-                }
-            });
             let before = r.before_write.as_ref().map(|h| {
                 let h = typed_hook(h, quote!(fn(&mut Self, #idx_ty #ty, #ty) -> #ty));
                 quote!(let __new = #h(self, #idx_arg __old as #ty, __new as #ty) as u64;)
@@ -216,18 +209,7 @@ fn register_arms(r: &Register, arms: &mut Arms) {
                     #after
                 }
             };
-            arms.write.push(quote! {
-                #start..=#last => {
-                    #locate_write
-                    #size_write
-                    if __lane + size > #w {
-                        ::qdev_runtime::__private::straddle(__D, region, #name, offset, size);
-                        return;
-                    }
-                    #unimp_write
-                    #write_body
-                }
-            });
+            (read_body, write_body)
         }
         Storage::Methods => {
             let read_body = match &r.read_method {
@@ -242,15 +224,6 @@ fn register_arms(r: &Register, arms: &mut Arms) {
                     quote! { return ::qdev_runtime::__private::write_only(__D, region, #name, offset); }
                 }
             };
-            arms.read.push(quote! {
-                #start..=#last => {
-                    #locate_read
-                    #size_read
-                    #straddle
-                    #unimp_read
-                    #read_body
-                }
-            });
             // A narrower write reaches the method as the full register
             // value with the other bytes zero.
             let write_body = match &r.after_write {
@@ -265,20 +238,30 @@ fn register_arms(r: &Register, arms: &mut Arms) {
                     quote! { ::qdev_runtime::__private::read_only(__D, region, #name, offset, value); }
                 }
             };
-            arms.write.push(quote! {
-                #start..=#last => {
-                    #locate_write
-                    #size_write
-                    if __lane + size > #w {
-                        ::qdev_runtime::__private::straddle(__D, region, #name, offset, size);
-                        return;
-                    }
-                    #unimp_write
-                    #write_body
-                }
-            });
+            (read_body, write_body)
         }
-    }
+    };
+    arms.read.push(quote! {
+        #start..=#last => {
+            #locate_read
+            #size_read
+            #straddle
+            #unimp_read
+            #read_body
+        }
+    });
+    arms.write.push(quote! {
+        #start..=#last => {
+            #locate_write
+            #size_write
+            if __lane + size > #w {
+                ::qdev_runtime::__private::straddle(__D, region, #name, offset, size);
+                return;
+            }
+            #unimp_write
+            #write_body
+        }
+    });
 }
 
 fn reg_descriptor(r: &Register) -> TokenStream {

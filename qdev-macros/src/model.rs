@@ -487,18 +487,25 @@ fn parse_pci(meta: &Meta) -> syn::Result<PciInfo> {
     Ok(p)
 }
 
+impl Region {
+    /// A region with every option off.
+    pub fn named(name: &str, span: Span) -> Region {
+        Region {
+            name: name.to_string(),
+            size: None,
+            size_property: None,
+            io: false,
+            bits64: false,
+            prefetch: false,
+            config: false,
+            bar: None,
+            span,
+        }
+    }
+}
+
 fn parse_region(meta: &Meta) -> syn::Result<Region> {
-    let mut r = Region {
-        name: String::new(),
-        size: None,
-        size_property: None,
-        io: false,
-        bits64: false,
-        prefetch: false,
-        config: false,
-        bar: None,
-        span: meta.span(),
-    };
+    let mut r = Region::named("", meta.span());
     for m in parse_list(meta)? {
         match key(&m).as_str() {
             "name" => r.name = lit_str(meta_value(&m)?)?,

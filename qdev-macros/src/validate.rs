@@ -54,17 +54,7 @@ pub fn check<'a>(model: &'a Model, errors: &mut Errors) -> Vec<CheckedRegion<'a>
     }
 
     // Regions: declared, or one default region named "regs".
-    let default_region = Region {
-        name: "regs".into(),
-        size: None,
-        size_property: None,
-        io: false,
-        bits64: false,
-        prefetch: false,
-        config: false,
-        bar: None,
-        span: proc_macro2::Span::call_site(),
-    };
+    let default_region = Region::named("regs", proc_macro2::Span::call_site());
     let declared: Vec<&Region> = if d.regions.is_empty() {
         vec![&default_region]
     } else {
