@@ -15,7 +15,10 @@ mod validate;
 
 /// Turns a struct into a QEMU device type.
 ///
-/// ```ignore
+/// Example (compiled and tested in `qdev-runtime`'s documentation, which
+/// re-exports this macro):
+///
+/// ```text
 /// #[qemu_device(name = "my-uart", sysbus)]
 /// pub struct MyUart {
 ///     #[reg(offset = 0x00, access = rw, write = Self::tx)]  data: u32,

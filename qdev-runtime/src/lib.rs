@@ -12,6 +12,37 @@
 //!   with no QEMU at all.
 //!
 //! This is the only crate of qdev with `unsafe` code (besides `qdev-sys`).
+//!
+//! ```
+//! use qdev_runtime::mock::MockDevice;
+//! use qdev_runtime::{qemu_device, Irq};
+//!
+//! #[qemu_device(name = "my-uart", sysbus)]
+//! pub struct MyUart {
+//!     #[reg(offset = 0x00, access = rw, write = Self::tx)]  data: u32,
+//!     #[reg(offset = 0x04, access = w1c)]                     int_status: u32,
+//!     #[property(default = 16)]                               fifo_depth: u32,
+//!     #[irq]                                                  irq: Irq,
+//! }
+//!
+//! impl MyUart {
+//!     fn tx(&mut self, _byte: u32) {
+//!         self.int_status |= 1; // "transmitted"
+//!         self.irq.raise();
+//!     }
+//! }
+//!
+//! // The same device QEMU runs, on the mocked bus:
+//! let mut uart = MockDevice::<MyUart>::builder().prop("fifo-depth", 32u32).build()?;
+//! uart.writel(0x00, u32::from(b'A'));
+//! assert_eq!(uart.readl(0x04), 1);
+//! uart.writel(0x04, 1); // write 1 to clear
+//! assert_eq!(uart.readl(0x04), 0);
+//! # Ok::<(), qdev_runtime::Error>(())
+//! ```
+//!
+//! Built as a `cdylib`, the same crate is a module for the stock QEMU:
+//! `cargo qdev run --module target/debug/libmy_uart.so -- -M pc -device my-uart,mmio=0xfed00000`.
 
 pub mod chardev;
 pub mod device;

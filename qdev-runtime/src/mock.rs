@@ -8,10 +8,24 @@
 //! to test errors), a virtual clock the test steps to fire timers exactly
 //! on schedule, and mock chardevs with backpressure.
 //!
-//! ```ignore
-//! let mut dev = MockDevice::<MyUart>::builder().prop("fifo-depth", 32).build()?;
-//! dev.writel(0x04, 1);
-//! assert_eq!(dev.take_line_events(), [LineEvent::new(LineRef::Irq(0), false)]);
+//! ```
+//! use qdev_runtime::mock::{LineEvent, MockDevice};
+//! use qdev_runtime::{qemu_device, Irq, LineRef};
+//!
+//! #[qemu_device(name = "pulser", sysbus)]
+//! pub struct Pulser {
+//!     #[reg(offset = 0x0, access = wo, write = Self::fire)] fire: u32,
+//!     #[irq] irq: Irq,
+//! }
+//! impl Pulser {
+//!     fn fire(&mut self, _: u32) { self.irq.pulse() }
+//! }
+//!
+//! let mut dev = MockDevice::<Pulser>::new()?;
+//! dev.writel(0x0, 1);
+//! let irq = LineRef::Irq(0);
+//! assert_eq!(dev.take_line_events(), [LineEvent::new(irq, true), LineEvent::new(irq, false)]);
+//! # Ok::<(), qdev_runtime::Error>(())
 //! ```
 
 use std::cell::RefCell;
