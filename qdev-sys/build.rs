@@ -107,6 +107,10 @@ const FUNCTIONS: &[&str] = &[
     "error_report",
     "warn_report",
     "vmstate_register_with_alias_id",
+    // machine requests
+    "watchdog_perform_action",
+    "qemu_system_reset_request",
+    "qemu_system_shutdown_request",
     // glib, loaded in QEMU's process
     "g_free",
     "g_malloc0",

@@ -28,3 +28,5 @@
 #include "system/dma.h"
 #include "chardev/char-fe.h"
 #include "migration/vmstate.h"
+#include "system/runstate.h"
+#include "system/watchdog.h"

@@ -486,6 +486,7 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
             }
             Service::Dma => line_inits.push(quote!(#f: wiring.dma(),)),
             Service::Msi => line_inits.push(quote!(#f: wiring.msi(),)),
+            Service::System => line_inits.push(quote!(#f: wiring.system(),)),
             Service::Chardev {
                 name,
                 receive,

@@ -181,6 +181,7 @@ pub enum Service {
     },
     Dma,
     Msi,
+    System,
     Chardev {
         name: String,
         receive: Option<ExprPath>,
@@ -866,7 +867,7 @@ fn is_irq(ty: &Type) -> Option<Option<u64>> {
 }
 
 const OUR_ATTRS: &[&str] = &[
-    "reg", "property", "irq", "gpio_out", "timer", "dma", "msi", "chardev",
+    "reg", "property", "irq", "gpio_out", "timer", "dma", "msi", "chardev", "system",
 ];
 
 fn type_is(ty: &Type, name: &str) -> bool {
@@ -1059,7 +1060,7 @@ pub fn parse(
                     }
                 }
                 model.props.push(p);
-            } else if ["timer", "dma", "msi", "chardev"]
+            } else if ["timer", "dma", "msi", "chardev", "system"]
                 .iter()
                 .any(|n| attr.path().is_ident(n))
             {
@@ -1068,6 +1069,7 @@ pub fn parse(
                     "timer" => "Timer",
                     "dma" => "Dma",
                     "msi" => "Msi",
+                    "system" => "System",
                     _ => "CharDev",
                 };
                 if !type_is(&field.ty, ty_name) {
@@ -1098,17 +1100,17 @@ pub fn parse(
                         })?;
                         Service::Timer { callback }
                     }
-                    "dma" | "msi" => {
+                    "dma" | "msi" | "system" => {
                         if !args.is_empty() {
                             return Err(syn::Error::new(
                                 attr.span(),
                                 format!("#[{which}] takes no arguments"),
                             ));
                         }
-                        if which == "dma" {
-                            Service::Dma
-                        } else {
-                            Service::Msi
+                        match which.as_str() {
+                            "dma" => Service::Dma,
+                            "msi" => Service::Msi,
+                            _ => Service::System,
                         }
                     }
                     _ => {

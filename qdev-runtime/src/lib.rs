@@ -55,6 +55,7 @@ pub mod mock;
 pub mod msi;
 pub mod props;
 pub mod regs;
+pub mod system;
 pub mod timer;
 
 #[cfg(feature = "qemu")]
@@ -72,6 +73,7 @@ pub use lines::{Irq, LineRef, Wiring};
 pub use msi::{Msi, MsiMode};
 pub use qdev_macros::qemu_device;
 pub use regs::{Access, Semantics};
+pub use system::{System, SystemRequest};
 pub use timer::Timer;
 
 /// Registers `T` with QEMU when the module is loaded into QEMU; does

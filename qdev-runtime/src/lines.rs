@@ -123,6 +123,7 @@ pub(crate) trait Binder {
     fn dma(&mut self) -> crate::dma::DmaSink;
     fn msi(&mut self) -> crate::msi::MsiSink;
     fn chardev(&mut self, index: usize) -> crate::chardev::CharSink;
+    fn system(&mut self) -> crate::system::SystemSink;
 }
 
 struct Unconnected;
@@ -142,6 +143,9 @@ impl Binder for Unconnected {
     }
     fn chardev(&mut self, _: usize) -> crate::chardev::CharSink {
         crate::chardev::CharSink::None
+    }
+    fn system(&mut self) -> crate::system::SystemSink {
+        crate::system::SystemSink::None
     }
 }
 
@@ -180,6 +184,11 @@ impl<'a> Wiring<'a> {
     /// The device's message interrupts.
     pub fn msi(&mut self) -> crate::Msi {
         crate::Msi::with_sink(self.binder.msi())
+    }
+
+    /// The machine, for watchdog expiry, reset and power-off requests.
+    pub fn system(&mut self) -> crate::System {
+        crate::System::with_sink(self.binder.system())
     }
 
     /// Chardev frontend `index` (in field order).

@@ -63,6 +63,8 @@ impl LineEvent {
 pub enum BusEvent {
     /// An output line changed.
     Line(LineEvent),
+    /// The device asked something of the machine.
+    System(crate::system::SystemRequest),
     /// A message interrupt was sent.
     Message {
         /// MSI or MSI-X.
@@ -88,6 +90,10 @@ impl Recorder {
 
     pub(crate) fn msi(&mut self, mode: MsiMode, vector: u32) {
         self.events.push(BusEvent::Message { mode, vector });
+    }
+
+    pub(crate) fn system(&mut self, request: crate::system::SystemRequest) {
+        self.events.push(BusEvent::System(request));
     }
 }
 
@@ -202,6 +208,9 @@ impl Binder for MockBinder {
     }
     fn msi(&mut self) -> MsiSink {
         MsiSink::Mock(self.recorder.clone())
+    }
+    fn system(&mut self) -> crate::system::SystemSink {
+        crate::system::SystemSink::Mock(self.recorder.clone())
     }
     fn chardev(&mut self, index: usize) -> CharSink {
         while self.chars.len() <= index {
@@ -553,7 +562,7 @@ impl<T: Device> MockDevice<T> {
             .into_iter()
             .filter_map(|e| match e {
                 BusEvent::Line(l) => Some(l),
-                BusEvent::Message { .. } => None,
+                BusEvent::Message { .. } | BusEvent::System(_) => None,
             })
             .collect()
     }

@@ -74,6 +74,10 @@ impl<T: Device, P> Binder for QemuBinder<T, P> {
         }
     }
 
+    fn system(&mut self) -> crate::system::SystemSink {
+        crate::system::SystemSink::Qemu
+    }
+
     fn chardev(&mut self, index: usize) -> CharSink {
         // SAFETY: as above.
         unsafe { CharSink::Qemu(addr_of_mut!((*self.inst).chardevs[index])) }

@@ -137,3 +137,22 @@ pub(crate) fn set_pci_irq(dev: *mut sys::PCIDevice, level: bool) {
     // SAFETY: `dev` is the realized PCI device that owns the line.
     unsafe { syms().pci_set_irq(dev, c_int::from(level)) }
 }
+
+/// Carries out a device's request of the machine.
+pub(crate) fn system_request(request: crate::system::SystemRequest) {
+    use crate::system::SystemRequest;
+    let s = syms();
+    // SAFETY: these only queue the request for QEMU's main loop (or, for a
+    // watchdog, perform the user's configured action), as C devices do.
+    unsafe {
+        match request {
+            SystemRequest::WatchdogExpired => s.watchdog_perform_action(),
+            SystemRequest::Reset => {
+                s.qemu_system_reset_request(sys::ShutdownCause::SHUTDOWN_CAUSE_GUEST_RESET)
+            }
+            SystemRequest::Shutdown => {
+                s.qemu_system_shutdown_request(sys::ShutdownCause::SHUTDOWN_CAUSE_GUEST_SHUTDOWN)
+            }
+        }
+    }
+}
