@@ -3,38 +3,27 @@
 //! socket chardev on the host, in both directions, with backpressure.
 
 use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
+use qdev_tests::host::HostSocket;
 use qdev_tests::modules::rust_module;
 use qdev_tests::Qemu;
 
 const BASE: u64 = 0xfed0_3000;
 
-fn socket_path(tag: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("qdev-{tag}-{}.sock", std::process::id()))
-}
-
 #[test]
 fn bytes_flow_both_ways_with_backpressure() {
-    let sock = socket_path("uart");
-    let _ = std::fs::remove_file(&sock);
+    let sock = HostSocket::new("uart");
     let q = Qemu::builder()
         .machine("pc")
         .module(rust_module("qdev-fixture-fifo-uart").unwrap())
-        .arg("-chardev")
-        .arg(format!(
-            "socket,id=c0,path={},server=on,wait=off",
-            sock.display()
-        ))
+        .args(["-chardev", &sock.chardev_arg("c0")])
         .device(format!(
             "fixture-uart,chardev=c0,mmio={BASE:#x},fifo-depth=4"
         ))
         .start()
         .unwrap();
-    let mut host = UnixStream::connect(&sock).unwrap();
-    host.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let mut host = sock.connect(Duration::from_secs(10)).unwrap();
     let timeout = Duration::from_secs(10);
     q.wait_until("the device sees the connection", timeout, || {
         Ok(q.readl(BASE + 0x8)? == 1)
@@ -72,8 +61,6 @@ fn bytes_flow_both_ways_with_backpressure() {
     let mut reply = [0u8; 5];
     host.read_exact(&mut reply).unwrap();
     assert_eq!(&reply, b"pong\n");
-    drop(q);
-    let _ = std::fs::remove_file(&sock);
 }
 
 #[test]
