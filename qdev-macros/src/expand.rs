@@ -128,6 +128,17 @@ fn register_arms(r: &Register, arms: &mut Arms) {
     } else {
         quote!()
     };
+    let unimp_bits = if r.unimplemented_bits != 0 {
+        let bits = r.unimplemented_bits;
+        quote! {
+            let __unimp = (__old ^ __value) & #bits;
+            if __unimp != 0 {
+                ::qdev_runtime::__private::unimplemented_bits(__D, region, #name, offset, __unimp);
+            }
+        }
+    } else {
+        quote!()
+    };
     let unimp_write = if r.unimplemented {
         quote! { ::qdev_runtime::__private::unimplemented(__D, region, #name, offset, Some(value)); }
     } else {
@@ -203,6 +214,7 @@ fn register_arms(r: &Register, arms: &mut Arms) {
                     if __bad != 0 {
                         ::qdev_runtime::__private::reserved(__D, region, #name, offset, __bad);
                     }
+                    #unimp_bits
                     let __new = __SEM.write(__old, __value);
                     #before
                     #place = __new as #ty;

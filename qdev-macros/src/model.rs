@@ -132,6 +132,9 @@ pub struct Register {
     pub reserved: u64,
     pub reserved_span: Span,
     pub unimplemented: bool,
+    /// Bits the model does not implement: a write that changes them is
+    /// logged as unimplemented (`unimplemented = MASK`).
+    pub unimplemented_bits: u64,
     pub count: u64,
     pub stride: Option<u64>,
     pub before_write: Option<ExprPath>,
@@ -587,6 +590,7 @@ fn new_register(name: String, storage: Storage, width: u32, span: Span) -> Regis
         reserved: 0,
         reserved_span: span,
         unimplemented: false,
+        unimplemented_bits: 0,
         count: 1,
         stride: None,
         before_write: None,
@@ -639,7 +643,10 @@ fn reg_arg(r: &mut Register, m: &Meta, have_offset: &mut bool) -> syn::Result<()
             r.reserved = lit_u64(meta_value(m)?)?;
             r.reserved_span = m.span();
         }
-        "unimplemented" => r.unimplemented = true,
+        "unimplemented" => match m {
+            Meta::Path(_) => r.unimplemented = true,
+            _ => r.unimplemented_bits = lit_u64(meta_value(m)?)?,
+        },
         "count" => r.count = lit_u64(meta_value(m)?)?,
         "stride" => r.stride = Some(lit_u64(meta_value(m)?)?),
         "before_write" => r.before_write = Some(expr_path(meta_value(m)?)?),

@@ -118,3 +118,15 @@ pub fn unimplemented(
         ),
     }
 }
+
+/// A write that changes bits the model does not implement (stored, but
+/// without the effect the hardware would have).
+#[cold]
+#[inline(never)]
+pub fn unimplemented_bits(d: &DeviceDescriptor, region: u32, reg: &str, offset: u64, bits: u64) {
+    crate::unimp!(
+        "{}: write to register {reg} (offset 0x{offset:x} of region '{}') changes unimplemented bits 0x{bits:x}",
+        d.name,
+        region_name(d, region)
+    );
+}

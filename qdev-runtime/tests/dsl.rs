@@ -39,6 +39,8 @@ pub struct DslTest {
     slots: [u32; 2],
     #[reg(region = "b", offset = 0x00, access = wo)]
     command: u32,
+    #[reg(region = "b", offset = 0x04, access = rw, unimplemented = 0xf0)]
+    mode: u8,
 
     #[property(default = -5, min = -10, max = 10)]
     offset: i32,
@@ -326,4 +328,21 @@ fn access_crossing_a_register_end_is_refused() {
     assert!(d.take_log()[0]
         .message
         .contains("runs past the end of register ZERO_CLEAR"));
+}
+
+#[test]
+fn writes_to_unimplemented_bits_are_logged_as_unimp_and_stored() {
+    let mut d = dev();
+    d.take_log();
+    d.write(1, 0x04, 1, 0x0f);
+    assert!(d.take_log().is_empty(), "implemented bits only");
+    d.write(1, 0x04, 1, 0x3f);
+    let log = d.take_log();
+    assert_eq!(log[0].class, LogClass::Unimplemented);
+    assert!(
+        log[0].message.contains("unimplemented bits 0x30"),
+        "{:?}",
+        log[0]
+    );
+    assert_eq!(d.read(1, 0x04, 1), 0x3f);
 }
