@@ -72,8 +72,8 @@ PKGS=(
     bzip2 xz-utils python3 python3-venv curl ca-certificates
     # bindgen, the C baseline
     libclang-dev gcc make
-    # guest tests and benchmarks
-    cpio busybox-static valgrind socat
+    # guest tests and benchmarks (libc6-dev: static guest programs, gcc -static)
+    cpio busybox-static valgrind socat libc6-dev
 )
 BACKPORT_PKGS=(qemu-system-x86 qemu-system-arm)
 

@@ -45,6 +45,7 @@
 
 mod base64;
 mod error;
+pub mod guest;
 pub mod host;
 mod json;
 pub mod modules;
