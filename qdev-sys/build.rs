@@ -74,6 +74,7 @@ const FUNCTIONS: &[&str] = &[
     "msi_uninit",
     "msi_notify",
     "msi_enabled",
+    "msi_nr_vectors_allocated",
     "msix_init",
     "msix_init_exclusive_bar",
     "msix_uninit",

@@ -210,7 +210,7 @@ fn register_arms(r: &Register, arms: &mut Arms) {
                     const __SEM: ::qdev_runtime::Semantics = #sem;
                     let __old = #place as u64;
                     let __value = __SEM.merge_lane(__old, value, __lane, size);
-                    let __bad = __SEM.reserved_violation(__old, __value);
+                    let __bad = __SEM.reserved_violation(__old, __value, __lane, size);
                     if __bad != 0 {
                         ::qdev_runtime::__private::reserved(__D, region, #name, offset, __bad);
                     }

@@ -28,7 +28,7 @@ mod validate;
 /// }
 /// ```
 ///
-/// The full attribute reference is in `docs/quick-reference.md`.
+/// The full attribute reference is in `docs/dsl.md`.
 #[proc_macro_attribute]
 pub fn qemu_device(args: TokenStream, item: TokenStream) -> TokenStream {
     match qemu_device_impl(args.into(), item.into()) {

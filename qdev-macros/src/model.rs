@@ -355,6 +355,12 @@ fn parse_device(args: TokenStream, errors: &mut Errors) -> Device {
                     }
                 }
                 "desc" => dev.desc = Some(lit_str(meta_value(meta)?)?),
+                "sysbus" | "pci" if have_bus => {
+                    return Err(syn::Error::new(
+                        meta.span(),
+                        "a device has one bus: `sysbus` or `pci(...)`, not both",
+                    ))
+                }
                 "sysbus" => {
                     dev.bus = Bus::SysBus;
                     have_bus = true;
@@ -792,6 +798,23 @@ fn parse_method_register(meta: &Meta) -> syn::Result<Register> {
                 return Err(syn::Error::new(
                     m.span(),
                     "a register backed by methods has no stored value to reset; reset its source in the device's reset hook",
+                ))
+            }
+            k @ ("access" | "reserved" | "before_write" | "after_read" | "field")
+            | k @ ("rw" | "ro" | "wo" | "w1c" | "w1s" | "w0c" | "rc" | "rs" | "toggle") => {
+                return Err(syn::Error::new(
+                    m.span(),
+                    format!(
+                        "`{k}` has no effect on a register backed by methods: its `read` and \
+                         `write` methods decide what accesses do"
+                    ),
+                ))
+            }
+            "unimplemented" if !matches!(m, Meta::Path(_)) => {
+                return Err(syn::Error::new(
+                    m.span(),
+                    "`unimplemented = MASK` has no effect on a register backed by methods; \
+                     use `unimplemented` for the whole register",
                 ))
             }
             _ => reg_arg(&mut r, &m, &mut have_offset)?,

@@ -187,6 +187,29 @@ pub fn check<'a>(model: &'a Model, errors: &mut Errors) -> Vec<CheckedRegion<'a>
         }
     }
 
+    // Limits of the runtime's instance layout.
+    let lines: u64 = model
+        .lines
+        .iter()
+        .filter(|l| !(d.bus == Bus::Pci && matches!(l.kind, crate::model::Line::Irq)))
+        .map(|l| l.array.unwrap_or(1))
+        .sum();
+    if lines > 64 {
+        errors.add(
+            proc_macro2::Span::call_site(),
+            format!("a device has at most 64 IRQ and GPIO output lines, not {lines}"),
+        );
+    }
+    if d.gpio_in.len() > 8 {
+        errors.add(
+            proc_macro2::Span::call_site(),
+            "a device has at most 8 gpio_in groups",
+        );
+    }
+    if let Some(g) = d.gpio_in.iter().find(|g| g.count == 0) {
+        errors.add(&g.handler, "a gpio_in group needs count >= 1");
+    }
+
     // Service handles.
     use crate::model::Service;
     let count = |f: fn(&Service) -> bool| model.services.iter().filter(|s| f(&s.kind)).count();
@@ -209,6 +232,14 @@ pub fn check<'a>(model: &'a Model, errors: &mut Errors) -> Vec<CheckedRegion<'a>
                 if !ok {
                     errors.add(sf.span, "#[msi] needs a PCI device with `pci(..., msi = N)` or `pci(..., msix = N, msix_bar = B)`");
                 }
+            }
+            Service::Chardev { name, .. }
+                if d.bus == Bus::SysBus && ["mmio", "irq", "intc"].contains(&name.as_str()) =>
+            {
+                errors.add(
+                    sf.span,
+                    format!("chardev property name `{name}` is taken by qdev's placement properties of sysbus devices (mmio, irq, intc)"),
+                );
             }
             Service::Chardev { name, .. } if model.props.iter().any(|p| &p.name == name) => {
                 errors.add(

@@ -24,7 +24,7 @@ pub struct PciIds {
     pub vendor: u16,
     /// Device ID.
     pub device: u16,
-    /// Subsystem vendor ID (0: same as the vendor).
+    /// Subsystem vendor ID (0: QEMU's default subsystem, `1af4:1100`).
     pub subsystem_vendor: u16,
     /// Subsystem ID.
     pub subsystem: u16,

@@ -5,7 +5,10 @@
 //! fails while the guest has not set the Bus Master Enable bit; a sysbus
 //! device's goes to system memory. Either way an access that does not land
 //! in guest memory (a hole, an unassigned address) fails with a
-//! [`DmaError`] the device can report, and touches nothing.
+//! [`DmaError`] the device can report, and never touches anything outside
+//! guest memory. In QEMU a transfer that runs into a hole part way may have
+//! moved the bytes before the hole (as QEMU's own DMA does); on the mocked
+//! bus a failed transfer moves nothing.
 
 use std::cell::RefCell;
 use std::fmt;

@@ -27,6 +27,7 @@ pub struct LogEntry {
     pub message: String,
 }
 
+#[cfg_attr(not(feature = "qemu"), allow(dead_code))]
 static IN_QEMU: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
@@ -34,6 +35,7 @@ thread_local! {
 }
 
 /// Called by the QEMU backend once the module initializes inside QEMU.
+#[cfg_attr(not(feature = "qemu"), allow(dead_code))]
 pub(crate) fn set_in_qemu() {
     IN_QEMU.store(true, Ordering::Relaxed);
 }

@@ -190,6 +190,7 @@ pub(crate) struct MockChar {
 }
 
 struct MockBinder {
+    descriptor: &'static crate::DeviceDescriptor,
     recorder: Rc<RefCell<Recorder>>,
     clock: Rc<RefCell<MockClock>>,
     memory: Rc<RefCell<MockMemory>>,
@@ -207,7 +208,11 @@ impl Binder for MockBinder {
         DmaSink::Mock(self.memory.clone())
     }
     fn msi(&mut self) -> MsiSink {
-        MsiSink::Mock(self.recorder.clone())
+        let (msi, msix) = match self.descriptor.bus {
+            crate::BusKind::Pci(ids) => (ids.msi_vectors, ids.msix_vectors),
+            crate::BusKind::SysBus => (0, 0),
+        };
+        MsiSink::Mock(self.recorder.clone(), self.descriptor.name, msi, msix)
     }
     fn system(&mut self) -> crate::system::SystemSink {
         crate::system::SystemSink::Mock(self.recorder.clone())
@@ -324,6 +329,7 @@ impl<T: Device> MockBuilder<T> {
             return Err(e);
         }
         let mut binder = MockBinder {
+            descriptor: T::DESCRIPTOR,
             recorder: Rc::default(),
             clock: Rc::default(),
             memory: Rc::default(),

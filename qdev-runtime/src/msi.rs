@@ -26,8 +26,8 @@ pub enum MsiMode {
 pub(crate) enum MsiSink {
     None,
     #[cfg(feature = "qemu")]
-    Qemu(*mut qdev_sys::PCIDevice),
-    Mock(Rc<RefCell<crate::mock::Recorder>>),
+    Qemu(*mut qdev_sys::PCIDevice, &'static str),
+    Mock(Rc<RefCell<crate::mock::Recorder>>, &'static str, u32, u32),
 }
 
 /// The message interrupts of a PCI device.
@@ -59,8 +59,8 @@ impl Msi {
         match &self.sink {
             MsiSink::None => MsiMode::Off,
             #[cfg(feature = "qemu")]
-            MsiSink::Qemu(dev) => crate::qemu::msi_mode(*dev),
-            MsiSink::Mock(rec) => rec.borrow().msi_mode,
+            MsiSink::Qemu(dev, _) => crate::qemu::msi_mode(*dev),
+            MsiSink::Mock(rec, ..) => rec.borrow().msi_mode,
         }
     }
 
@@ -79,8 +79,18 @@ impl Msi {
         match &self.sink {
             MsiSink::None => {}
             #[cfg(feature = "qemu")]
-            MsiSink::Qemu(dev) => crate::qemu::msi_notify(*dev, mode, vector),
-            MsiSink::Mock(rec) => rec.borrow_mut().msi(mode, vector),
+            MsiSink::Qemu(dev, name) => crate::qemu::msi_notify(*dev, name, mode, vector),
+            MsiSink::Mock(rec, name, msi, msix) => {
+                // The mocked guest enables every vector the device has.
+                let limit = if mode == MsiMode::MsiX { *msix } else { *msi };
+                if vector < limit {
+                    rec.borrow_mut().msi(mode, vector);
+                } else {
+                    crate::guest_error!(
+                        "{name}: {mode:?} vector {vector} not sent: the guest enabled {limit} vector(s)"
+                    );
+                }
+            }
         }
         true
     }

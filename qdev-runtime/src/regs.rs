@@ -145,10 +145,13 @@ impl Semantics {
         self.rc != 0 || self.rs != 0
     }
 
-    /// Bits of `value` that try to change reserved bits of `old`.
+    /// Reserved bits of `old` that a write of `size` bytes at byte `lane`
+    /// (merged into `value`) tries to change. Bytes the guest did not
+    /// write are not its doing.
     #[inline(always)]
-    pub const fn reserved_violation(&self, old: u64, value: u64) -> u64 {
-        (old ^ value) & self.reserved
+    pub const fn reserved_violation(&self, old: u64, value: u64, lane: u32, size: u32) -> u64 {
+        let written = width_mask(size) << (lane * 8);
+        (old ^ value) & self.reserved & written
     }
 }
 
@@ -260,8 +263,19 @@ mod tests {
             reserved: 0xf0,
             ..Semantics::uniform(Access::ReadWrite, 1)
         };
-        assert_eq!(s.reserved_violation(0x00, 0x1f), 0x10);
-        assert_eq!(s.reserved_violation(0x00, 0x0f), 0);
+        assert_eq!(s.reserved_violation(0x00, 0x1f, 0, 1), 0x10);
+        assert_eq!(s.reserved_violation(0x00, 0x0f, 0, 1), 0);
+    }
+
+    #[test]
+    fn reserved_bits_in_bytes_not_written_are_not_violated() {
+        // bits 8-15 reserved, reset 0xab00; a byte write to byte 0
+        let s = Semantics {
+            reserved: 0xff00,
+            ..Semantics::uniform(Access::ReadWrite, 2)
+        };
+        let v = s.merge_lane(0xab00, 0x12, 0, 1);
+        assert_eq!(s.reserved_violation(0xab00, v, 0, 1), 0);
     }
 
     #[test]

@@ -136,3 +136,35 @@ fn dma_without_bus_mastering_fails_and_is_reported() {
         "guest memory untouched"
     );
 }
+
+#[test]
+fn dma_into_its_own_bar_is_blocked_not_reentered() {
+    let q = Qemu::builder()
+        .machine("q35")
+        .module(rust_module("qdev-edu").unwrap())
+        .device("qdev-edu,dma_mask=0xffffffff")
+        .log("guest_errors")
+        .start()
+        .unwrap();
+    let f = q.pci_find(0x1234, 0x11e8).unwrap().unwrap();
+    let bar = q.pci_map_bar(&f, 0, BAR0).unwrap();
+    q.pci_enable(&f, true, false, true).unwrap();
+    q.resume().unwrap();
+    bar.writel(0x04, 0).unwrap(); // LIVENESS holds !0
+    let before = bar.readl(0x04).unwrap();
+    // Device buffer -> "RAM" at the device's own LIVENESS register.
+    bar.writeq(0x80, 0x40000).unwrap();
+    bar.writeq(0x88, BAR0 + 0x04).unwrap();
+    bar.writeq(0x90, 4).unwrap();
+    bar.writeq(0x98, 0x1 | 0x2).unwrap();
+    q.wait_stderr(
+        "qdev-edu: re-entrant access blocked",
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    assert_eq!(
+        bar.readl(0x04).unwrap(),
+        before,
+        "the register was not written"
+    );
+}

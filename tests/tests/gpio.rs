@@ -197,3 +197,28 @@ fn wrong_access_size_is_a_guest_error() {
     )
     .unwrap();
 }
+
+#[test]
+fn irq_beyond_the_controller_is_an_error_not_an_abort() {
+    let err = start_error(",mmio=0xfed01000,irq=30");
+    assert!(
+        err.contains("property 'irq': 'ioapic' has inputs 0 to 23, the device needs 30 to 30"),
+        "{err}"
+    );
+}
+
+#[test]
+fn region_zero_maps_exactly_at_mmio() {
+    let q = builder()
+        .device("qdev-gpio,mmio=0xfed01800")
+        .start()
+        .unwrap();
+    assert_eq!(q.readl(0xfed0_1800 + 0x14).unwrap(), 0x0001_0000, "VERSION");
+    // `info` (16 bytes) follows at the next multiple of its size.
+    q.writel(0xfed0_1800, 1).unwrap();
+    assert_eq!(
+        q.readl(0xfed0_1900).unwrap() & 0xff,
+        u32::from(b'g'),
+        "LABEL"
+    );
+}

@@ -193,3 +193,28 @@ fn sysbus_dma_and_a_periodic_timer_in_qemu() {
     std::thread::sleep(std::time::Duration::from_millis(50));
     assert_eq!(q.readl(BASE + 0x24).unwrap(), stopped, "stopped");
 }
+
+#[test]
+fn msi_vector_beyond_what_the_guest_enabled_is_refused_not_fatal() {
+    let q = Qemu::builder()
+        .machine("q35")
+        .module(rust_module("qdev-fixture-two-devices").unwrap())
+        .device("fixture-pci")
+        .log("guest_errors")
+        .start()
+        .unwrap();
+    let f = q.pci_find(0x1234, 0xf1c5).unwrap().unwrap();
+    let mem = q.pci_map_bar(&f, 2, 0xfe00_0000).unwrap();
+    q.memwrite(0x30_0000, &[0; 4]).unwrap();
+    q.pci_enable_msi(&f, 0x30_0000, 0x5151).unwrap(); // one vector enabled
+    mem.writel(0x8, 2).unwrap();
+    q.wait_stderr(
+        "fixture-pci: Msi vector 2 not sent: the guest enabled 1 vector(s)",
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
+    assert_eq!(q.memread(0x30_0000, 2).unwrap(), [0, 0]);
+    mem.writel(0x8, 0).unwrap();
+    assert_eq!(q.memread(0x30_0000, 2).unwrap(), [0x51, 0x51]);
+    assert!(q.try_exit_status().unwrap().is_none(), "QEMU still runs");
+}

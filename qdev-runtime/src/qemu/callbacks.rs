@@ -3,10 +3,15 @@
 //! chardev input and events, reset and finalize. Each finds the instance
 //! from its opaque and forwards to the device, if it is realized.
 //!
-//! QEMU calls all of them from its main loop with the BQL held, one at a
-//! time, so the `&mut` to the instance made here is the only one.
+//! QEMU calls them with the BQL held, but one may still run inside another:
+//! a DMA issued from a timer callback into the device's own BAR, an IRQ the
+//! device raises that a board wired back to its own GPIO input. So every
+//! entry goes through [`with_device`], which refuses (and logs) a call made
+//! while the device is already running one: the `&mut T` it hands out is
+//! always the only one.
 
 use std::ffi::{c_int, c_uint, c_void};
+use std::ptr::addr_of_mut;
 
 use qdev_sys as sys;
 
@@ -15,14 +20,37 @@ use super::services::timer_arm;
 use crate::chardev::CharEvent;
 use crate::device::{Device, ResetKind};
 
-/// The realized device of `inst`, if any.
+/// Runs `f` on the realized device of `inst`; `otherwise` when it is not
+/// realized, or when the device is already in a callback (re-entry).
 ///
 /// # Safety
-/// `inst` is a live instance of our type whose `state` was initialized by
-/// instance_init, and no other reference to it is in use.
-unsafe fn device<'a, T: Device, P>(inst: *mut Instance<T, P>) -> Option<&'a mut T> {
-    // SAFETY: see the function's contract.
-    unsafe { (*inst).state.assume_init_mut().as_mut() }
+/// `inst` is a live instance of our type whose `state` and `busy` were
+/// initialized by instance_init.
+unsafe fn with_device<T: Device, P, R>(
+    inst: *mut Instance<T, P>,
+    otherwise: R,
+    f: impl FnOnce(&mut T) -> R,
+) -> R {
+    // SAFETY: see the function's contract; `busy` and `state` are distinct
+    // fields, reached through the raw pointer without a reference to the
+    // whole instance.
+    unsafe {
+        let busy = addr_of_mut!((*inst).busy);
+        if *busy {
+            crate::guest_error!(
+                "{}: re-entrant access blocked (the device was already handling one)",
+                T::DESCRIPTOR.name
+            );
+            return otherwise;
+        }
+        let Some(dev) = (*addr_of_mut!((*inst).state)).assume_init_mut().as_mut() else {
+            return otherwise;
+        };
+        *busy = true;
+        let r = f(dev);
+        *busy = false;
+        r
+    }
 }
 
 pub(super) unsafe extern "C" fn mmio_read<T: Device, P, const R: u32>(
@@ -31,10 +59,7 @@ pub(super) unsafe extern "C" fn mmio_read<T: Device, P, const R: u32>(
     size: c_uint,
 ) -> u64 {
     // SAFETY: the opaque of our regions is the instance.
-    match unsafe { device::<T, P>(opaque.cast()) } {
-        Some(dev) => dev.mmio_read(R, addr, size),
-        None => 0,
-    }
+    unsafe { with_device::<T, P, _>(opaque.cast(), 0, |dev| dev.mmio_read(R, addr, size)) }
 }
 
 pub(super) unsafe extern "C" fn mmio_write<T: Device, P, const R: u32>(
@@ -44,8 +69,10 @@ pub(super) unsafe extern "C" fn mmio_write<T: Device, P, const R: u32>(
     size: c_uint,
 ) {
     // SAFETY: the opaque of our regions is the instance.
-    if let Some(dev) = unsafe { device::<T, P>(opaque.cast()) } {
-        dev.mmio_write(R, addr, size, value);
+    unsafe {
+        with_device::<T, P, _>(opaque.cast(), (), |dev| {
+            dev.mmio_write(R, addr, size, value)
+        })
     }
 }
 
@@ -55,12 +82,16 @@ pub(super) unsafe extern "C" fn config_read<T: Device, P>(
     len: c_int,
 ) -> u32 {
     let d = T::DESCRIPTOR;
-    if d.config_register_at(u64::from(addr), len as u32) {
+    if let (true, Some(region)) = (
+        d.config_register_at(u64::from(addr), len as u32),
+        d.config_region(),
+    ) {
         // SAFETY: our own PCI instance.
-        if let Some(dev) = unsafe { device::<T, P>(pdev.cast()) } {
-            let region = d.config_region().expect("checked above") as u32;
-            return dev.mmio_read(region, u64::from(addr), len as u32) as u32;
-        }
+        return unsafe {
+            with_device::<T, P, _>(pdev.cast(), 0, |dev| {
+                dev.mmio_read(region as u32, u64::from(addr), len as u32) as u32
+            })
+        };
     }
     // SAFETY: QEMU's default handling of the rest of config space.
     unsafe { super::syms().pci_default_read_config(pdev, addr, len) }
@@ -73,13 +104,16 @@ pub(super) unsafe extern "C" fn config_write<T: Device, P>(
     len: c_int,
 ) {
     let d = T::DESCRIPTOR;
-    if d.config_register_at(u64::from(addr), len as u32) {
+    if let (true, Some(region)) = (
+        d.config_register_at(u64::from(addr), len as u32),
+        d.config_region(),
+    ) {
         // SAFETY: our own PCI instance.
-        if let Some(dev) = unsafe { device::<T, P>(pdev.cast()) } {
-            let region = d.config_region().expect("checked above") as u32;
-            dev.mmio_write(region, u64::from(addr), len as u32, u64::from(value));
-            return;
-        }
+        return unsafe {
+            with_device::<T, P, _>(pdev.cast(), (), |dev| {
+                dev.mmio_write(region as u32, u64::from(addr), len as u32, u64::from(value))
+            })
+        };
     }
     // SAFETY: QEMU's default handling of the rest of config space.
     unsafe { super::syms().pci_default_write_config(pdev, addr, value, len) }
@@ -93,9 +127,9 @@ pub(super) unsafe extern "C" fn gpio_in_handler<T: Device, P>(
     // SAFETY: the opaque is a Ctx in our instance.
     unsafe {
         let ctx = &*opaque.cast::<Ctx>();
-        if let Some(dev) = device::<T, P>(ctx.instance.cast()) {
-            dev.gpio_in(ctx.index, n as u32, level != 0);
-        }
+        with_device::<T, P, _>(ctx.instance.cast(), (), |dev| {
+            dev.gpio_in(ctx.index, n as u32, level != 0)
+        });
     }
 }
 
@@ -117,9 +151,7 @@ pub(super) unsafe extern "C" fn timer_cb<T: Device, P>(opaque: *mut c_void) {
         if next.is_some() {
             timer_arm(std::ptr::addr_of_mut!((*inst).timers[i]), next);
         }
-        if let Some(dev) = device::<T, P>(inst) {
-            dev.timer_fired(ctx.index);
-        }
+        with_device::<T, P, _>(inst, (), |dev| dev.timer_fired(ctx.index));
     }
 }
 
@@ -127,10 +159,9 @@ pub(super) unsafe extern "C" fn chr_can_receive<T: Device, P>(opaque: *mut c_voi
     // SAFETY: the opaque is a Ctx in our instance.
     unsafe {
         let ctx = &*opaque.cast::<Ctx>();
-        match device::<T, P>(ctx.instance.cast()) {
-            Some(dev) => dev.chardev_can_receive(ctx.index).min(c_int::MAX as usize) as c_int,
-            None => 0,
-        }
+        with_device::<T, P, _>(ctx.instance.cast(), 0, |dev| {
+            dev.chardev_can_receive(ctx.index).min(c_int::MAX as usize) as c_int
+        })
     }
 }
 
@@ -143,10 +174,10 @@ pub(super) unsafe extern "C" fn chr_receive<T: Device, P>(
     // valid bytes at `buf`.
     unsafe {
         let ctx = &*opaque.cast::<Ctx>();
-        if let Some(dev) = device::<T, P>(ctx.instance.cast()) {
-            let bytes = std::slice::from_raw_parts(buf, size.max(0) as usize);
-            dev.chardev_receive(ctx.index, bytes);
-        }
+        let bytes = std::slice::from_raw_parts(buf, size.max(0) as usize);
+        with_device::<T, P, _>(ctx.instance.cast(), (), |dev| {
+            dev.chardev_receive(ctx.index, bytes)
+        });
     }
 }
 
@@ -163,9 +194,9 @@ pub(super) unsafe extern "C" fn chr_event<T: Device, P>(
     // SAFETY: the opaque is a Ctx in our instance.
     unsafe {
         let ctx = &*opaque.cast::<Ctx>();
-        if let Some(dev) = device::<T, P>(ctx.instance.cast()) {
-            dev.chardev_event(ctx.index, event);
-        }
+        with_device::<T, P, _>(ctx.instance.cast(), (), |dev| {
+            dev.chardev_event(ctx.index, event)
+        });
     }
 }
 
@@ -185,9 +216,7 @@ pub(super) unsafe extern "C" fn reset_hold<T: Device, P>(
         _ => ResetKind::Cold,
     };
     // SAFETY: our own instance.
-    if let Some(dev) = unsafe { device::<T, P>(obj.cast()) } {
-        dev.reset(kind);
-    }
+    unsafe { with_device::<T, P, _>(obj.cast(), (), |dev| dev.reset(kind)) };
 }
 
 pub(super) unsafe extern "C" fn instance_finalize<T: Device, P: 'static>(obj: *mut sys::Object) {

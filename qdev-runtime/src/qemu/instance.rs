@@ -13,6 +13,7 @@
 //!     gpio_in:   [Ctx; MAX_GPIO_IN_GROUPS]  opaques of GPIO input groups
 //!     timers:    [QEMUTimer; MAX_TIMERS]    + their Ctx and TimerState
 //!     chardevs:  [CharBackend; MAX_CHARDEVS] written by the chardev properties
+//!     busy:      bool           a callback is running (re-entry guard)
 //!     state:     Option<T>      the device, built at realize
 //! }
 //! ```
@@ -95,6 +96,8 @@ pub(super) struct Instance<T: Device, P> {
     pub timer_state: [TimerState; MAX_TIMERS],
     pub chardevs: [sys::CharBackend; MAX_CHARDEVS],
     pub chardev_ctx: [Ctx; MAX_CHARDEVS],
+    /// The device is inside one of its callbacks (see `callbacks`).
+    pub busy: bool,
     pub state: MaybeUninit<Option<T>>,
 }
 
@@ -325,6 +328,7 @@ unsafe extern "C" fn instance_init<T: Device, P: 'static>(obj: *mut sys::Object)
     // realize; regions, timers and chardevs are set up at realize.
     unsafe {
         addr_of_mut!((*inst).state).write(MaybeUninit::new(None));
+        addr_of_mut!((*inst).busy).write(false);
         for i in 0..MAX_TIMERS {
             addr_of_mut!((*inst).timer_state[i]).write(TimerState::default());
         }

@@ -121,7 +121,7 @@ fn placement_properties(offset: usize) -> Vec<(sys::Property, &'static str)> {
                 defval: sys::Property__bindgen_ty_1 { u: u64::MAX },
                 ..Default::default()
             },
-            "address to map the device's MMIO regions at (default: not mapped)",
+            "address to map the device's MMIO regions at; unset: not mapped",
         ),
         (
             sys::Property {
@@ -132,7 +132,7 @@ fn placement_properties(offset: usize) -> Vec<(sys::Property, &'static str)> {
                 defval: sys::Property__bindgen_ty_1 { i: -1 },
                 ..Default::default()
             },
-            "interrupt controller input for IRQ 0; IRQ n goes to irq+n (default: not connected)",
+            "interrupt controller input for IRQ 0 (IRQ n goes to irq+n); unset: not connected",
         ),
         (
             sys::Property {
@@ -141,7 +141,7 @@ fn placement_properties(offset: usize) -> Vec<(sys::Property, &'static str)> {
                 offset: (offset + offset_of!(Placement, intc)) as isize,
                 ..Default::default()
             },
-            "QOM path of the interrupt controller for 'irq' (default: ioapic)",
+            "QOM path of the interrupt controller for 'irq'; unset: ioapic",
         ),
     ]
 }

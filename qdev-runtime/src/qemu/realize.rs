@@ -69,7 +69,7 @@ impl<T: Device, P> Binder for QemuBinder<T, P> {
 
     fn msi(&mut self) -> MsiSink {
         match T::DESCRIPTOR.bus {
-            BusKind::Pci(_) => MsiSink::Qemu(self.inst.cast()),
+            BusKind::Pci(_) => MsiSink::Qemu(self.inst.cast(), T::DESCRIPTOR.name),
             BusKind::SysBus => MsiSink::None,
         }
     }
@@ -251,17 +251,21 @@ unsafe fn place<T: Device>(sbd: *mut sys::SysBusDevice, p: &Placement) -> Result
                 "property 'intc': {why} interrupt controller '{path}' on this machine"
             ));
         }
+        // SAFETY: `intc` is a device (QOM found it by path).
+        let inputs = unsafe { unnamed_gpio_inputs(intc.cast()) };
+        let last = p.irq + d.irqs as c_int - 1;
+        if last >= inputs {
+            return Err(format!(
+                "property 'irq': '{path}' has inputs 0 to {}, the device needs {} to {last}",
+                inputs - 1,
+                p.irq
+            ));
+        }
         for n in 0..d.irqs as c_int {
-            // SAFETY: `intc` is a device; an input out of its range is NULL,
-            // which we refuse.
+            // SAFETY: the input exists (checked above; QEMU asserts
+            // otherwise).
             unsafe {
                 let line = s.qdev_get_gpio_in(intc.cast(), p.irq + n);
-                if line.is_null() {
-                    return Err(format!(
-                        "property 'irq': '{path}' has no input {}",
-                        p.irq + n
-                    ));
-                }
                 s.sysbus_connect_irq(sbd, n, line);
             }
         }
@@ -271,13 +275,36 @@ unsafe fn place<T: Device>(sbd: *mut sys::SysBusDevice, p: &Placement) -> Result
         for i in 0..d.regions.len() {
             // SAFETY: region `i` was registered at realize.
             let size = unsafe { s.memory_region_size((*sbd).mmio[i].memory) };
-            addr = addr.next_multiple_of(size.next_power_of_two());
+            // Region 0 goes exactly at `mmio`; each further one at the next
+            // multiple of its own size.
+            if i > 0 {
+                addr = addr.next_multiple_of(size.next_power_of_two());
+            }
             // SAFETY: as above.
             unsafe { s.sysbus_mmio_map(sbd, i as c_int, addr) };
             addr += size;
         }
     }
     Ok(())
+}
+
+/// The number of unnamed GPIO inputs of `dev` (an interrupt controller's
+/// input lines).
+///
+/// # Safety
+/// `dev` is a live device.
+unsafe fn unnamed_gpio_inputs(dev: *mut sys::DeviceState) -> c_int {
+    // SAFETY: QOM's list of the device's GPIO groups, read under the BQL.
+    unsafe {
+        let mut it = (*dev).gpios.lh_first;
+        while !it.is_null() {
+            if (*it).name.is_null() {
+                return (*it).num_in;
+            }
+            it = (*it).node.le_next;
+        }
+    }
+    0
 }
 
 pub(super) unsafe extern "C" fn pci_realize<T: Device, P>(

@@ -70,40 +70,34 @@ pub(crate) fn msi_mode(dev: *mut sys::PCIDevice) -> MsiMode {
     }
 }
 
-struct Vectors(u32, u32);
-
-/// The vectors the device's MSI capability and MSI-X table hold.
-fn vectors(dev: *mut sys::PCIDevice) -> Vectors {
-    // SAFETY: `dev` is realized; these fields are set by msi_init and
-    // msix_init and read-only afterwards.
+/// How many vectors `mode` can send now: for MSI, what the guest enabled
+/// (Multiple Message Enable), for MSI-X the table size.
+fn usable_vectors(dev: *mut sys::PCIDevice, mode: MsiMode) -> u32 {
+    // SAFETY: `dev` is realized; msi_nr_vectors_allocated reads the
+    // guest-written control word, msix_entries_nr is fixed at realize.
     unsafe {
-        let msi = if (*dev).msi_cap != 0 {
-            let flags = u16::from_le_bytes([
-                *(*dev).config.add((*dev).msi_cap as usize + 2),
-                *(*dev).config.add((*dev).msi_cap as usize + 3),
-            ]);
-            1u32 << ((flags >> 1) & 0x7)
-        } else {
-            0
-        };
-        Vectors(msi, (*dev).msix_entries_nr as u32)
+        match mode {
+            MsiMode::Msi => syms().msi_nr_vectors_allocated(dev),
+            MsiMode::MsiX => (*dev).msix_entries_nr as u32,
+            MsiMode::Off => 0,
+        }
     }
 }
 
 /// Sends vector `vector` through MSI-X or MSI.
-pub(crate) fn msi_notify(dev: *mut sys::PCIDevice, mode: MsiMode, vector: u32) {
+pub(crate) fn msi_notify(dev: *mut sys::PCIDevice, device: &str, mode: MsiMode, vector: u32) {
     let s = syms();
-    let Vectors(msi, msix) = vectors(dev);
-    let limit = if mode == MsiMode::MsiX { msix } else { msi };
+    let limit = usable_vectors(dev, mode);
     if vector >= limit {
+        // The guest enabled fewer MSI vectors than the device uses; real
+        // hardware folds the vector, QEMU would abort.
         crate::guest_error!(
-            "qdev: message interrupt vector {vector} is beyond the {limit} the device has"
+            "{device}: {mode:?} vector {vector} not sent: the guest enabled {limit} vector(s)"
         );
         return;
     }
     // SAFETY: `dev` is realized, the mode was just read from it and the
-    // vector is within the configured count (QEMU asserts on MSI vectors
-    // beyond it).
+    // vector is below what the guest enabled (QEMU asserts otherwise).
     unsafe {
         match mode {
             MsiMode::MsiX => s.msix_notify(dev, vector),
