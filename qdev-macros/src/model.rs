@@ -692,8 +692,9 @@ fn reg_arg(r: &mut Register, m: &Meta, have_offset: &mut bool) -> syn::Result<()
                 m.span(),
                 format!(
                 "unknown register argument `{k}`; expected offset, access, reset, name, region, \
-                     count, stride, reserved, unimplemented, before_write, write (after_write), \
-                     after_read, or a bit mask per access kind ({})",
+                     count, stride, sizes, field(...), reserved, unimplemented, before_write, \
+                     write (after_write), after_read, read and width (method registers), \
+                     or a bit mask per access kind ({})",
                 ACCESS_KINDS.join(", ")
             ),
             ))
