@@ -53,6 +53,9 @@
 //! ports (`-nographic` would add a monitor on stdio); the kernel command
 //! line is `console=ttyS0 panic=-1 oops=panic` plus
 //! [`GuestBuilder::append`], so a panic ends QEMU at once.
+//! [`GuestBuilder::console`] moves the console (and `/dev/console`, where
+//! the init's messages go) to another device, e.g. a UART under test whose
+//! chardev the test reads; ttyS0 then stays silent.
 //!
 //! # Time limits and debugging
 //!
@@ -96,10 +99,15 @@ const ASSETS_TIMEOUT: Duration = Duration::from_secs(600);
 /// file) instead of removing it; its path is printed on stderr.
 pub const KEEP_ENV: &str = "QDEV_GUEST_KEEP";
 
-/// The kernel command line before the builder's additions. `panic=-1` with
-/// QEMU's `-no-reboot` turns a panic (and with `oops=panic`, an oops) into a
-/// prompt exit instead of a hang.
-const BASE_APPEND: &str = "console=ttyS0 panic=-1 oops=panic";
+/// The kernel command line before the builder's additions, after
+/// `console=<device>` ([`GuestBuilder::console`], `ttyS0` by default).
+/// `panic=-1` with QEMU's `-no-reboot` turns a panic (and with
+/// `oops=panic`, an oops) into a prompt exit instead of a hang.
+const BASE_APPEND: &str = "panic=-1 oops=panic";
+
+/// The kernel console's device unless [`GuestBuilder::console`] says
+/// otherwise: the first ISA serial port, on QEMU's stdout.
+const DEFAULT_CONSOLE: &str = "ttyS0";
 
 /// The line the init writes after the script's output:
 /// `\n<<qdev-guest-exit N>>\n`.
@@ -408,6 +416,7 @@ pub struct GuestBuilder {
     kernel_modules: Vec<String>,
     timeout: Duration,
     watchdog: bool,
+    console: String,
 }
 
 impl Default for GuestBuilder {
@@ -428,6 +437,7 @@ impl Default for GuestBuilder {
             kernel_modules: Vec::new(),
             timeout: DEFAULT_GUEST_TIMEOUT,
             watchdog: true,
+            console: DEFAULT_CONSOLE.into(),
         }
     }
 }
@@ -524,6 +534,18 @@ impl GuestBuilder {
         self
     }
 
+    /// The kernel console's device, `console=DEVICE` on the kernel command
+    /// line (default `ttyS0`, captured as [`GuestRun::console`]). Another
+    /// device (e.g. `ttyS4`, a UART under test that the test reads through
+    /// its own chardev) gets the kernel's log and, as `/dev/console`, the
+    /// init's messages; ttyS0 then stays silent and
+    /// [`GuestRun::console`] is empty. The script's result channel
+    /// (ttyS1) is unchanged.
+    pub fn console(mut self, device: impl Into<String>) -> Self {
+        self.console = device.into();
+        self
+    }
+
     /// The shell script the guest runs (busybox `sh`, in `/root`, with
     /// `/bin:/sbin:/usr/bin:/usr/sbin` on `PATH`). Its stdout and stderr
     /// become [`GuestRun::output`], its exit status
@@ -613,7 +635,7 @@ impl GuestBuilder {
         let result_path = dir.path.join("result");
         self.write_initramfs(&assets, &initrd).map_err(setup)?;
 
-        let mut append = BASE_APPEND.to_string();
+        let mut append = format!("console={} {BASE_APPEND}", self.console);
         for a in &self.append {
             append.push(' ');
             append.push_str(a);
@@ -911,7 +933,8 @@ pub struct GuestRun {
     /// The same, as bytes.
     pub raw_output: Vec<u8>,
     /// Everything on the guest's console (`ttyS0`): the kernel's log and
-    /// the init's messages.
+    /// the init's messages. Empty when [`GuestBuilder::console`] moved the
+    /// console to another device.
     pub console: String,
     /// QEMU's stderr (its `-d` log, warnings).
     pub stderr: String,
