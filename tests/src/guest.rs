@@ -77,7 +77,7 @@ use std::fs;
 use std::io::{self, BufWriter, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -87,6 +87,7 @@ use qdev_tool::launch::{plain_command_line, qemu_command, LaunchOptions};
 use qdev_tool::qemu::{default_binary, QemuBinary};
 
 use crate::modules::workspace_root;
+use crate::watchdog::Watchdog;
 use crate::{HarnessError, VERBOSE_ENV};
 
 /// How long a guest run may take unless the builder says otherwise.
@@ -1445,37 +1446,6 @@ impl Process {
 impl Drop for Process {
     fn drop(&mut self) {
         self.kill();
-    }
-}
-
-/// A `/bin/sh` that kills QEMU when its stdin reaches end-of-file, which
-/// happens when the test process dies (the pipe's write end lives only
-/// here; std makes pipes close-on-exec).
-struct Watchdog {
-    child: Child,
-    stdin: Option<ChildStdin>,
-}
-
-impl Watchdog {
-    fn spawn(qemu_pid: u32, dir: &Path) -> Option<Watchdog> {
-        let mut child = Command::new("/bin/sh")
-            .arg("-c")
-            .arg("read line; kill -9 \"$0\" 2>/dev/null; rm -rf \"$1\"")
-            .arg(qemu_pid.to_string())
-            .arg(dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let stdin = child.stdin.take();
-        Some(Watchdog { child, stdin })
-    }
-
-    fn stop(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        drop(self.stdin.take());
     }
 }
 

@@ -51,6 +51,7 @@ mod json;
 pub mod modules;
 mod pci;
 mod qemu;
+mod watchdog;
 
 pub use error::{HarnessError, Result};
 pub use json::{Json, JsonError};

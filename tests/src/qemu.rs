@@ -9,7 +9,7 @@ use std::net::Shutdown;
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
@@ -21,6 +21,7 @@ use qdev_tool::qemu::{default_binary, QemuBinary};
 use crate::base64;
 use crate::error::{HarnessError, Result};
 use crate::json::Json;
+use crate::watchdog::Watchdog;
 
 /// How long every wait lasts unless the builder says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -1083,40 +1084,6 @@ impl Drop for Process {
         if let Some(watchdog) = self.watchdog.take() {
             watchdog.stop();
         }
-    }
-}
-
-/// A `/bin/sh` that kills QEMU and removes the socket directory when its
-/// stdin reaches end-of-file, which happens when the test process dies: the
-/// pipe's write end lives only here (std creates pipes close-on-exec, so no
-/// other child inherits it).
-struct Watchdog {
-    child: Child,
-    stdin: Option<ChildStdin>,
-}
-
-impl Watchdog {
-    fn spawn(qemu_pid: u32, dir: &Path) -> Option<Watchdog> {
-        let mut child = Command::new("/bin/sh")
-            .arg("-c")
-            .arg("read line; kill -9 \"$0\" 2>/dev/null; rm -rf \"$1\"")
-            .arg(qemu_pid.to_string())
-            .arg(dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let stdin = child.stdin.take();
-        Some(Watchdog { child, stdin })
-    }
-
-    /// Stops the watchdog without letting it act: SIGKILL first, and only
-    /// then close its stdin.
-    fn stop(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        drop(self.stdin.take());
     }
 }
 
