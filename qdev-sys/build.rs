@@ -108,6 +108,8 @@ const FUNCTIONS: &[&str] = &[
     "error_report",
     "warn_report",
     "vmstate_register_with_alias_id",
+    // trace events
+    "trace_event_register_group",
     // machine requests
     "watchdog_perform_action",
     "qemu_system_reset_request",
@@ -154,6 +156,7 @@ const TYPES: &[&str] = &[
     "Clock",
     "module_init_type",
     "GSList",
+    "TraceEvent",
     "VersionTriple",
     "device_endian",
     "DeviceCategory",

@@ -30,3 +30,4 @@
 #include "migration/vmstate.h"
 #include "system/runstate.h"
 #include "system/watchdog.h"
+#include "trace/control.h"

@@ -222,3 +222,36 @@ fn region_zero_maps_exactly_at_mmio() {
         "LABEL"
     );
 }
+
+#[test]
+fn register_accesses_are_traced_with_qemus_trace_option() {
+    let q = builder()
+        .args(["-trace", "qdev_mmio*"])
+        .device(format!("qdev-gpio,mmio={BASE:#x}"))
+        .start()
+        .unwrap();
+    q.writel(BASE, 0x5a).unwrap();
+    q.readl(BASE + 0x14).unwrap();
+    q.readl(BASE + 0x20 + 4 * 3).unwrap();
+    let log = q.wait_stderr("PIN_CFG[3]", Duration::from_secs(5)).unwrap();
+    assert!(
+        log.contains("qdev_mmio_write qdev-gpio regs DATA_OUT offset 0x0 size 4 value 0x5a"),
+        "{log}"
+    );
+    assert!(
+        log.contains("qdev_mmio_read qdev-gpio regs VERSION offset 0x14 size 4 value 0x10000"),
+        "{log}"
+    );
+    assert!(
+        log.contains("qdev_mmio_read qdev-gpio regs PIN_CFG[3] offset 0x2c size 4 value 0x0"),
+        "{log}"
+    );
+}
+
+#[test]
+fn tracing_is_off_by_default() {
+    let q = start("");
+    q.writel(BASE, 0x5a).unwrap();
+    q.readl(BASE).unwrap();
+    assert!(!q.stderr().contains("qdev_mmio"), "{}", q.stderr());
+}

@@ -59,7 +59,12 @@ pub(super) unsafe extern "C" fn mmio_read<T: Device, P, const R: u32>(
     size: c_uint,
 ) -> u64 {
     // SAFETY: the opaque of our regions is the instance.
-    unsafe { with_device::<T, P, _>(opaque.cast(), 0, |dev| dev.mmio_read(R, addr, size)) }
+    let value =
+        unsafe { with_device::<T, P, _>(opaque.cast(), 0, |dev| dev.mmio_read(R, addr, size)) };
+    if super::trace::reads() {
+        super::trace::access(T::DESCRIPTOR, false, R, addr, size, value);
+    }
+    value
 }
 
 pub(super) unsafe extern "C" fn mmio_write<T: Device, P, const R: u32>(
@@ -68,6 +73,9 @@ pub(super) unsafe extern "C" fn mmio_write<T: Device, P, const R: u32>(
     value: u64,
     size: c_uint,
 ) {
+    if super::trace::writes() {
+        super::trace::access(T::DESCRIPTOR, true, R, addr, size, value);
+    }
     // SAFETY: the opaque of our regions is the instance.
     unsafe {
         with_device::<T, P, _>(opaque.cast(), (), |dev| {

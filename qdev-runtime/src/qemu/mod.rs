@@ -18,6 +18,7 @@ mod instance;
 mod props;
 mod realize;
 mod services;
+mod trace;
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::fmt;
@@ -147,6 +148,7 @@ unsafe extern "C" fn qom_init() {
     let symbols = SYMBOLS.get_or_init(|| symbols);
     check_version(symbols);
     crate::log::set_in_qemu();
+    trace::register();
     let pending = PENDING.lock().map(|p| p.clone()).unwrap_or_default();
     for r in pending {
         (r.register)();
