@@ -14,7 +14,7 @@
 //! Off, an access costs one load and a branch, like a C device's trace
 //! point.
 
-use std::ffi::{c_char, CStr};
+use std::ffi::CStr;
 use std::sync::atomic::{AtomicU16, Ordering};
 
 use qdev_sys as sys;
@@ -99,5 +99,5 @@ pub(crate) fn access(
     );
     let line = std::ffi::CString::new(line).expect("no NUL in names");
     // SAFETY: "%s" with one NUL-terminated string.
-    unsafe { (syms().qemu_log)(c"%s".as_ptr() as *const c_char, line.as_ptr()) };
+    unsafe { (syms().qemu_log)(c"%s".as_ptr(), line.as_ptr()) };
 }
