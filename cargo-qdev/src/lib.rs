@@ -6,7 +6,9 @@
 //! load modules exactly the way users do.
 
 pub mod cache;
+pub mod describe;
 pub mod launch;
 pub mod modinfo;
 pub mod qemu;
+pub mod regmap;
 pub mod sdk;

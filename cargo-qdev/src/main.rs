@@ -14,9 +14,11 @@ cargo qdev: QEMU device models in Rust, loaded into the stock QEMU
 Usage: cargo qdev <COMMAND> [OPTIONS]
 
 Commands:
-  sdk    Build (once) the QEMU device SDK for the installed QEMU and print where it is
-  run    Run the stock QEMU with modules loaded
-  help   Show this text, or `cargo qdev help <COMMAND>`
+  sdk     Build (once) the QEMU device SDK for the installed QEMU and print where it is
+  run     Run the stock QEMU with modules loaded
+  check   Validate a module against a QEMU binary and list what it holds
+  regmap  Export a device's register map (Markdown, C header, CMSIS-SVD)
+  help    Show this text, or `cargo qdev help <COMMAND>`
 ";
 
 const SDK_USAGE: &str = "\
@@ -60,6 +62,37 @@ Options:
 The plain equivalent: env LD_PRELOAD=/abs/dev.so qemu-system-x86_64 <QEMU ARGS>
 ";
 
+const CHECK_USAGE: &str = "\
+cargo qdev check: the module validator
+
+Says which QEMU version, package and architecture the module was built for,
+whether it fits the QEMU binary, which QEMU functions it needs that the
+binary does not export, and the device types it registers with their
+properties, regions and registers. Exits 1 when the module does not fit.
+
+Usage: cargo qdev check [OPTIONS] MODULE.so
+
+Options:
+  --qemu BINARY   QEMU binary to check against [default: $QDEV_QEMU or qemu-system-x86_64]
+  -h, --help      show this text
+";
+
+const REGMAP_USAGE: &str = "\
+cargo qdev regmap: export a device's register map
+
+Asks the module itself (inside QEMU, without registering anything) for
+its devices' registers, so the map is the one the model implements.
+
+Usage: cargo qdev regmap [OPTIONS] MODULE.so
+
+Options:
+  --format md|c|svd  Markdown table, C header (offsets, field shifts and
+                     masks, reset values) or CMSIS-SVD XML [default: md]
+  --device NAME      the device type, when the module holds several
+  --qemu BINARY      QEMU binary to ask through [default: $QDEV_QEMU or qemu-system-x86_64]
+  -h, --help         show this text
+";
+
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     // Invoked by cargo as `cargo-qdev qdev ...`.
@@ -69,10 +102,14 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("sdk") => cmd_sdk(&args[1..]),
         Some("run") => cmd_run(&args[1..]),
+        Some("check") => cmd_check(&args[1..]),
+        Some("regmap") => cmd_regmap(&args[1..]),
         Some("help") => {
             let text = match args.get(1).map(String::as_str) {
                 Some("sdk") => SDK_USAGE,
                 Some("run") => RUN_USAGE,
+                Some("check") => CHECK_USAGE,
+                Some("regmap") => REGMAP_USAGE,
                 _ => USAGE,
             };
             print!("{text}");
@@ -190,6 +227,160 @@ fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
     let mut cmd = launch::qemu_command(&qemu, &modules, &options).map_err(|e| e.to_string())?;
     cmd.args(&qemu_args);
     exec(cmd)
+}
+
+fn cmd_check(args: &[String]) -> Result<ExitCode, String> {
+    let mut qemu = default_binary();
+    let mut module = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--qemu" => qemu = value(&mut it, arg)?.into(),
+            "-h" | "--help" => {
+                print!("{CHECK_USAGE}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            m if !m.starts_with('-') && module.is_none() => module = Some(PathBuf::from(m)),
+            other => {
+                return Err(format!(
+                    "cargo qdev check: unexpected `{other}`\n\n{CHECK_USAGE}"
+                ))
+            }
+        }
+    }
+    let module =
+        module.ok_or_else(|| format!("cargo qdev check: which module?\n\n{CHECK_USAGE}"))?;
+    let qemu = QemuBinary::inspect(&qemu).map_err(|e| e.to_string())?;
+    let mut fits = true;
+    println!("module   {}", module.display());
+    match qdev_tool::modinfo::ModuleInfo::read(&module).map_err(|e| e.to_string())? {
+        Some(info) => println!("built    for {info}"),
+        None => println!("built    for (no qdev build record)"),
+    }
+    println!(
+        "qemu     {} (QEMU {}, {} on {})",
+        qemu.path.display(),
+        qemu.describe(),
+        qemu.target,
+        qemu.host_arch
+    );
+    match launch::check_module(&qemu, &module) {
+        Ok(_) => println!("fits     yes"),
+        Err(e) => {
+            fits = false;
+            println!("fits     NO: {e}");
+        }
+    }
+    match qdev_tool::describe::describe(&qemu, &module) {
+        Ok(d) => {
+            let missing = d.missing_symbols();
+            println!(
+                "symbols  {} QEMU functions needed, {} missing{}",
+                d.symbols.len(),
+                missing.len(),
+                if missing.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", missing.join(", "))
+                }
+            );
+            fits &= missing.is_empty();
+            for dev in &d.devices {
+                println!("device   {} ({}): {}", dev.name, dev.bus, dev.description);
+                for p in &dev.properties {
+                    println!(
+                        "  property {} <{}> {} {}",
+                        p.name, p.ty, p.detail, p.description
+                    );
+                }
+                for r in &dev.regions {
+                    println!(
+                        "  region   {} {:#x} bytes ({}), {} registers",
+                        r.name,
+                        r.size,
+                        r.kind,
+                        r.registers.len()
+                    );
+                    for reg in &r.registers {
+                        let arr = if reg.count > 1 {
+                            format!("[{}]", reg.count)
+                        } else {
+                            String::new()
+                        };
+                        println!(
+                            "    {:#06x} {}{arr} {}-bit {} reset {:#x}",
+                            reg.offset,
+                            reg.name,
+                            reg.width * 8,
+                            reg.access(),
+                            reg.reset
+                        );
+                    }
+                }
+            }
+        }
+        Err(e) => println!("devices  unknown: {e}"),
+    }
+    Ok(if fits {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn cmd_regmap(args: &[String]) -> Result<ExitCode, String> {
+    let mut qemu = default_binary();
+    let mut module = None;
+    let mut format = "md".to_string();
+    let mut device = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--qemu" => qemu = value(&mut it, arg)?.into(),
+            "--format" => format = value(&mut it, arg)?,
+            "--device" => device = Some(value(&mut it, arg)?),
+            "-h" | "--help" => {
+                print!("{REGMAP_USAGE}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            m if !m.starts_with('-') && module.is_none() => module = Some(PathBuf::from(m)),
+            other => {
+                return Err(format!(
+                    "cargo qdev regmap: unexpected `{other}`\n\n{REGMAP_USAGE}"
+                ))
+            }
+        }
+    }
+    let module =
+        module.ok_or_else(|| format!("cargo qdev regmap: which module?\n\n{REGMAP_USAGE}"))?;
+    let qemu = QemuBinary::inspect(&qemu).map_err(|e| e.to_string())?;
+    let d = qdev_tool::describe::describe(&qemu, &module).map_err(|e| e.to_string())?;
+    let names: Vec<&str> = d.devices.iter().map(|x| x.name.as_str()).collect();
+    let dev = match &device {
+        Some(n) => d.devices.iter().find(|x| &x.name == n).ok_or_else(|| {
+            format!(
+                "{} holds no device `{n}`; it holds: {}",
+                module.display(),
+                names.join(", ")
+            )
+        })?,
+        None if d.devices.len() == 1 => &d.devices[0],
+        None => {
+            return Err(format!(
+                "{} holds several devices ({}); pick one with --device NAME",
+                module.display(),
+                names.join(", ")
+            ))
+        }
+    };
+    let text = match format.as_str() {
+        "md" | "markdown" => qdev_tool::regmap::markdown(dev),
+        "c" | "h" => qdev_tool::regmap::c_header(dev),
+        "svd" => qdev_tool::regmap::svd(dev),
+        other => return Err(format!("unknown format `{other}`: md, c or svd")),
+    };
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Replaces this process with QEMU, so its exit status and signals are

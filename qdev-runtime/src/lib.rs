@@ -45,6 +45,7 @@
 //! `cargo qdev run --module target/debug/libmy_uart.so -- -M pc -device my-uart,mmio=0xfed00000`.
 
 pub mod chardev;
+pub mod describe;
 pub mod device;
 pub mod dma;
 pub mod error;

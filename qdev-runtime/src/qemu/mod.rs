@@ -26,7 +26,7 @@ use std::sync::{Mutex, OnceLock};
 
 use qdev_sys as sys;
 
-use crate::device::Device;
+use crate::device::{Device, DeviceDescriptor};
 use crate::log::LogClass;
 
 pub(crate) use services::{
@@ -84,6 +84,7 @@ static PENDING: Mutex<Vec<Registration>> = Mutex::new(Vec::new());
 #[derive(Clone, Copy)]
 struct Registration {
     name: &'static str,
+    descriptor: &'static DeviceDescriptor,
     register: fn(),
     late: fn(),
 }
@@ -118,6 +119,7 @@ pub fn register<T: Device>() {
     }
     pending.push(Registration {
         name: T::DESCRIPTOR.name,
+        descriptor: T::DESCRIPTOR,
         register: instance::register_type::<T>,
         late: instance::late_init::<T>,
     });
@@ -132,7 +134,33 @@ fn fatal(msg: fmt::Arguments<'_>) -> ! {
     std::process::exit(1);
 }
 
+/// With `QDEV_DESCRIBE` set, prints what the module holds and what it needs
+/// of QEMU, then exits (see `crate::describe`).
+fn describe_and_exit() -> ! {
+    let pending = PENDING.lock().map(|p| p.clone()).unwrap_or_default();
+    let devices: Vec<&DeviceDescriptor> = pending.iter().map(|r| r.descriptor).collect();
+    let mut out = format!("module {}\n", sys::MODULE_INFO.trim_end_matches('\0'));
+    let lib = this_process();
+    for name in sys::SYMBOLS {
+        let cname = format!("{name}\0");
+        // SAFETY: looked up, not called.
+        let found = unsafe { lib.get::<*const c_void>(cname.as_bytes()).is_ok() };
+        out.push_str(&format!(
+            "symbol {name} {}\n",
+            if found { "found" } else { "missing" }
+        ));
+    }
+    out.push_str(&crate::describe::describe(&devices));
+    print!("{out}");
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    std::process::exit(0);
+}
+
 unsafe extern "C" fn qom_init() {
+    if std::env::var_os(crate::describe::DESCRIBE_ENV).is_some() {
+        describe_and_exit();
+    }
     // SAFETY: resolving symbols in our own process; `from_library` checks
     // every name and fails on the first one QEMU does not export.
     let symbols = unsafe { sys::QemuSymbols::from_library(this_process()) };

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! `cargo qdev check` (the module validator) and `cargo qdev regmap`,
+//! against real modules and the stock QEMU.
+
+use std::process::Command;
+
+use qdev_tests::modules::{rust_module, tool_binary, with_claimed_version};
+
+fn tool(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(tool_binary().unwrap())
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_reports_a_fitting_module_and_what_it_holds() {
+    let module = rust_module("qdev-gpio").unwrap();
+    let (code, out, err) = tool(&["check", module.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("fits     yes"), "{out}");
+    assert!(out.contains("QEMU functions needed, 0 missing"), "{out}");
+    assert!(
+        out.contains("device   qdev-gpio (sysbus): qdev example GPIO controller"),
+        "{out}"
+    );
+    assert!(
+        out.contains("property ngpio <u32> default=8 min=1 max=8"),
+        "{out}"
+    );
+    assert!(
+        out.contains("region   info 0x10 bytes (mmio), 1 registers"),
+        "{out}"
+    );
+    assert!(out.contains("0x0010 CTRL 32-bit mixed reset 0x0"), "{out}");
+    assert!(
+        out.contains("0x0020 PIN_CFG[8] 32-bit rw reset 0x0"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_refuses_a_module_for_another_qemu_but_still_describes_it() {
+    let module = with_claimed_version(&rust_module("qdev-edu").unwrap(), "10.0.9").unwrap();
+    let (code, out, _) = tool(&["check", module.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("fits     NO: "), "{out}");
+    assert!(out.contains("was built for QEMU 10.0.9"), "{out}");
+    assert!(
+        out.contains("device   qdev-edu (pci vendor=0x1234 device=0x11e8"),
+        "{out}"
+    );
+}
+
+#[test]
+fn regmap_c_header_compiles_with_the_right_values() {
+    let module = rust_module("qdev-gpio").unwrap();
+    let (code, header, err) = tool(&["regmap", "--format", "c", module.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let dir = std::env::temp_dir().join(format!("qdev-regmap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("gpio.h"), &header).unwrap();
+    std::fs::write(
+        dir.join("check.c"),
+        "#include \"gpio.h\"\n\
+         _Static_assert(QDEV_GPIO_REGS_CTRL == 0x10, \"CTRL\");\n\
+         _Static_assert(QDEV_GPIO_REGS_CTRL_INVERT_MASK == 0x2, \"INVERT\");\n\
+         _Static_assert(QDEV_GPIO_REGS_PIN_CFG(3) == 0x2c, \"PIN_CFG[3]\");\n\
+         _Static_assert(QDEV_GPIO_REGS_PIN_CFG_EDGE_SHIFT == 0, \"EDGE\");\n\
+         _Static_assert(QDEV_GPIO_REGS_VERSION_RESET == 0x10000, \"VERSION\");\n\
+         _Static_assert(QDEV_GPIO_REGS_SCRATCH_WIDTH == 8, \"SCRATCH\");\n\
+         _Static_assert(QDEV_GPIO_INFO_LABEL(1) == 0x4, \"LABEL\");\n",
+    )
+    .unwrap();
+    let status = Command::new("gcc")
+        .args(["-fsyntax-only", "-std=c11"])
+        .arg(dir.join("check.c"))
+        .status()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(status.success(), "the generated header:\n{header}");
+}
+
+#[test]
+fn regmap_markdown_and_svd() {
+    let module = rust_module("qdev-i6300esb").unwrap();
+    let (_, md, _) = tool(&["regmap", module.to_str().unwrap()]);
+    assert!(md.contains("## Region `cfg` (0x100 bytes, config)"), "{md}");
+    assert!(md.contains("| 0x068 | ESB_LOCK | 8 |"), "{md}");
+    let (code, svd, err) = tool(&["regmap", "--format", "svd", module.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let file = std::env::temp_dir().join(format!("qdev-{}.svd", std::process::id()));
+    std::fs::write(&file, &svd).unwrap();
+    let parsed = Command::new("python3")
+        .args(["-c", "import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); print(len(d.getElementsByTagName('register')))"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&file).unwrap();
+    assert!(parsed.status.success(), "not well-formed XML:\n{svd}");
+    // TIMER1, TIMER2, GINTSR, RELOAD in BAR 0; ESB_CONFIG, ESB_LOCK in config space.
+    assert_eq!(String::from_utf8_lossy(&parsed.stdout).trim(), "6", "{svd}");
+}
+
+#[test]
+fn regmap_asks_which_device_when_a_module_holds_several() {
+    let module = rust_module("qdev-fixture-two-devices").unwrap();
+    let (code, _, err) = tool(&["regmap", module.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("holds several devices"), "{err}");
+    assert!(
+        err.contains("fixture-sysbus") && err.contains("fixture-pci"),
+        "{err}"
+    );
+    let (code, md, _) = tool(&[
+        "regmap",
+        "--device",
+        "fixture-pci",
+        module.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    assert!(md.contains("# fixture-pci"), "{md}");
+}
