@@ -9,6 +9,7 @@ pub mod cache;
 pub mod describe;
 pub mod launch;
 pub mod modinfo;
+pub mod new;
 pub mod qemu;
 pub mod regmap;
 pub mod sdk;

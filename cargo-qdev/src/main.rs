@@ -14,6 +14,8 @@ cargo qdev: QEMU device models in Rust, loaded into the stock QEMU
 Usage: cargo qdev <COMMAND> [OPTIONS]
 
 Commands:
+  new     Create a device crate that builds, tests and runs as generated
+  build   Build a device crate's module and print where the .so is
   sdk     Build (once) the QEMU device SDK for the installed QEMU and print where it is
   run     Run the stock QEMU with modules loaded
   check   Validate a module against a QEMU binary and list what it holds
@@ -62,6 +64,35 @@ Options:
 The plain equivalent: env LD_PRELOAD=/abs/dev.so qemu-system-x86_64 <QEMU ARGS>
 ";
 
+const NEW_USAGE: &str = "\
+cargo qdev new: a new device crate
+
+Creates NAME/ with Cargo.toml (a cdylib for QEMU and an rlib for tests), a
+device with four registers and an interrupt, and mocked-bus tests; it builds,
+passes `cargo test` and runs in QEMU as generated.
+
+Usage: cargo qdev new [OPTIONS] NAME
+
+Options:
+  --sysbus        a system-bus device [default]
+  --pci           a PCI device
+  --runtime DIR   where qdev-runtime is [default: beside this tool's sources]
+  -h, --help      show this text
+";
+
+const BUILD_USAGE: &str = "\
+cargo qdev build: build a device module
+
+Runs `cargo build` and prints the path of each module (.so) it produced.
+
+Usage: cargo qdev build [OPTIONS]
+
+Options:
+  -p, --package CRATE   the device crate [default: the one in the current directory]
+  --release             an optimized build
+  -h, --help            show this text
+";
+
 const CHECK_USAGE: &str = "\
 cargo qdev check: the module validator
 
@@ -103,12 +134,16 @@ fn main() -> ExitCode {
         Some("sdk") => cmd_sdk(&args[1..]),
         Some("run") => cmd_run(&args[1..]),
         Some("check") => cmd_check(&args[1..]),
+        Some("new") => cmd_new(&args[1..]),
+        Some("build") => cmd_build(&args[1..]),
         Some("regmap") => cmd_regmap(&args[1..]),
         Some("help") => {
             let text = match args.get(1).map(String::as_str) {
                 Some("sdk") => SDK_USAGE,
                 Some("run") => RUN_USAGE,
                 Some("check") => CHECK_USAGE,
+                Some("new") => NEW_USAGE,
+                Some("build") => BUILD_USAGE,
                 Some("regmap") => REGMAP_USAGE,
                 _ => USAGE,
             };
@@ -227,6 +262,92 @@ fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
     let mut cmd = launch::qemu_command(&qemu, &modules, &options).map_err(|e| e.to_string())?;
     cmd.args(&qemu_args);
     exec(cmd)
+}
+
+fn cmd_new(args: &[String]) -> Result<ExitCode, String> {
+    use qdev_tool::new::{create, default_runtime_path, Bus};
+    let mut bus = Bus::SysBus;
+    let mut runtime = default_runtime_path();
+    let mut name = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--sysbus" => bus = Bus::SysBus,
+            "--pci" => bus = Bus::Pci,
+            "--runtime" => runtime = value(&mut it, arg)?.into(),
+            "-h" | "--help" => {
+                print!("{NEW_USAGE}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            n if !n.starts_with('-') && name.is_none() => name = Some(n.to_string()),
+            other => {
+                return Err(format!(
+                    "cargo qdev new: unexpected `{other}`\n\n{NEW_USAGE}"
+                ))
+            }
+        }
+    }
+    let name =
+        name.ok_or_else(|| format!("cargo qdev new: the device needs a name\n\n{NEW_USAGE}"))?;
+    let dir = std::env::current_dir().map_err(|e| e.to_string())?;
+    let root = create(&dir, &name, bus, &runtime).map_err(|e| e.to_string())?;
+    println!("created {}", root.display());
+    println!("  cd {name} && cargo test && cargo qdev build");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_build(args: &[String]) -> Result<ExitCode, String> {
+    let mut cargo_args: Vec<String> = vec![
+        "build".into(),
+        "--message-format=json-render-diagnostics".into(),
+    ];
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "-p" | "--package" => {
+                cargo_args.push("-p".into());
+                cargo_args.push(value(&mut it, arg)?);
+            }
+            "--release" => cargo_args.push("--release".into()),
+            "-h" | "--help" => {
+                print!("{BUILD_USAGE}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            other => {
+                return Err(format!(
+                    "cargo qdev build: unexpected `{other}`\n\n{BUILD_USAGE}"
+                ))
+            }
+        }
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(&cargo_args)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err("the build failed (see above)".into());
+    }
+    // Each artifact is a JSON line; the modules are the `.so` filenames of
+    // cdylib targets.
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut modules: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("\"reason\":\"compiler-artifact\"") && l.contains("\"cdylib\""))
+        .filter_map(|l| l.split("\"filenames\":[").nth(1))
+        .flat_map(|f| f.split(']').next().unwrap_or("").split(','))
+        .map(|s| s.trim_matches('"'))
+        .filter(|s| s.ends_with(".so"))
+        .collect();
+    modules.dedup();
+    if modules.is_empty() {
+        return Err("no module was built: is this a device crate (crate-type \"cdylib\")?".into());
+    }
+    for m in modules {
+        println!("{m}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_check(args: &[String]) -> Result<ExitCode, String> {

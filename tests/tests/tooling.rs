@@ -126,3 +126,85 @@ fn regmap_asks_which_device_when_a_module_holds_several() {
     assert_eq!(code, 0);
     assert!(md.contains("# fixture-pci"), "{md}");
 }
+
+/// `cargo qdev new` then `cargo test` and `cargo qdev build` in the new
+/// crate, then the module in QEMU; returns the module.
+fn new_crate_builds_tests_and_loads(name: &str, bus: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("qdev-new-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = Command::new(tool_binary().unwrap())
+        .args(["new", name, bus])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let krate = dir.join(name);
+    // Share the workspace's target directory: the dependencies are built.
+    let target = qdev_tests::modules::target_dir();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let test = Command::new(&cargo)
+        .args(["test", "--quiet"])
+        .current_dir(&krate)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap();
+    assert!(
+        test.status.success(),
+        "the generated crate's tests fail:\n{}{}",
+        String::from_utf8_lossy(&test.stdout),
+        String::from_utf8_lossy(&test.stderr)
+    );
+    let build = Command::new(tool_binary().unwrap())
+        .arg("build")
+        .current_dir(&krate)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap();
+    assert!(
+        build.status.success(),
+        "{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let module = std::path::PathBuf::from(String::from_utf8_lossy(&build.stdout).trim());
+    assert!(
+        module.ends_with(format!("lib{}.so", name.replace('-', "_"))),
+        "{module:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    module
+}
+
+#[test]
+fn new_sysbus_crate_runs_in_qemu_as_generated() {
+    let module = new_crate_builds_tests_and_loads("tpl-sysbus", "--sysbus");
+    let q = qdev_tests::Qemu::builder()
+        .machine("pc")
+        .module(&module)
+        .device("tpl-sysbus,mmio=0xfed05000,irq=7")
+        .start()
+        .unwrap();
+    assert_eq!(q.readl(0xfed0_5000).unwrap(), 0x1d);
+    q.irq_intercept_in("ioapic").unwrap();
+    q.writel(0xfed0_5004, 1).unwrap();
+    q.writel(0xfed0_500c, 1).unwrap();
+    assert!(q.irq_level(7));
+}
+
+#[test]
+fn new_pci_crate_runs_in_qemu_as_generated() {
+    let module = new_crate_builds_tests_and_loads("tpl-pci", "--pci");
+    let q = qdev_tests::Qemu::builder()
+        .machine("q35")
+        .module(&module)
+        .device("tpl-pci")
+        .start()
+        .unwrap();
+    let f = q.pci_find(0x1234, 0x0001).unwrap().expect("enumerates");
+    let bar = q.pci_map_bar(&f, 0, 0xfe00_0000).unwrap();
+    assert_eq!(bar.readl(0x00).unwrap(), 0x1d);
+}
