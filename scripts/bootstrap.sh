@@ -73,7 +73,7 @@ PKGS=(
     # bindgen, the C baseline
     libclang-dev gcc make
     # guest tests and benchmarks (libc6-dev: static guest programs, gcc -static)
-    cpio busybox-static valgrind socat libc6-dev
+    cpio busybox-static valgrind socat libc6-dev gdb
 )
 BACKPORT_PKGS=(qemu-system-x86 qemu-system-arm)
 

@@ -208,3 +208,48 @@ fn new_pci_crate_runs_in_qemu_as_generated() {
     let bar = q.pci_map_bar(&f, 0, 0xfe00_0000).unwrap();
     assert_eq!(bar.readl(0x00).unwrap(), 0x1d);
 }
+
+/// The documented way to stop in a device's Rust method under gdb while it
+/// runs inside QEMU (docs/testing.md, "Debugging with gdb").
+#[test]
+fn gdb_stops_in_a_device_method_inside_qemu() {
+    let module = rust_module("qdev-gpio").unwrap();
+    let out = Command::new("timeout")
+        .arg("120")
+        .arg("gdb")
+        .args(["-batch", "-nx"])
+        .args(["-ex", "set startup-with-shell off"])
+        .args(["-ex", "set breakpoint pending on"])
+        .args([
+            "-ex",
+            &format!("set environment LD_PRELOAD={}", module.display()),
+        ])
+        .args(["-ex", "break qdev_gpio::Gpio::after_reset"])
+        .args(["-ex", "run"])
+        .args(["-ex", "bt 2"])
+        .args(["-ex", "print self.ngpio"])
+        .args(["-ex", "kill"])
+        .args([
+            "--args",
+            "qemu-system-x86_64",
+            "-M",
+            "pc",
+            "-S",
+            "-display",
+            "none",
+        ])
+        .args(["-nodefaults", "-device", "qdev-gpio,ngpio=5"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("hit Breakpoint 1, qdev_gpio::Gpio::after_reset"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("devices/qdev-gpio/src/lib.rs"), "{text}");
+    assert!(
+        text.contains("$1 = 5"),
+        "the property's value, read by gdb: {text}"
+    );
+}
