@@ -151,6 +151,7 @@ const TYPES: &[&str] = &[
     "VMStateDescription",
     "VMStateField",
     "VMStateInfo",
+    "VMStateFlags",
     "VersionInfo",
     "Error",
     "Clock",
@@ -217,6 +218,8 @@ fn main() {
             non_exhaustive: false,
         })
         .prepend_enum_name(false)
+        // Flags that are combined with `|` must not be a Rust enum.
+        .bitfield_enum("^VMStateFlags$")
         .dynamic_library_name("QemuSymbols")
         .dynamic_link_require_all(true)
         .allowlist_recursively(true);

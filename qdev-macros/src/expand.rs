@@ -417,6 +417,32 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
         }
         None => quote!(::core::result::Result::Ok(())),
     };
+    // Migratable state: every field register in declaration order, then
+    // the device's own `save`/`load` hooks.
+    let reg_fields: Vec<&Ident> = model
+        .regs
+        .iter()
+        .filter_map(|r| match &r.storage {
+            Storage::Field(f) => Some(f),
+            Storage::Methods => None,
+        })
+        .collect();
+    let save_hook = d.hooks.save.as_ref().map(|h| {
+        let h = typed_hook(h, quote!(fn(&Self, &mut ::qdev_runtime::StateWriter)));
+        quote!(#h(self, w);)
+    });
+    let load_hook = d.hooks.load.as_ref().map(|h| {
+        let h = typed_hook(
+            h,
+            quote!(
+                fn(
+                    &mut Self,
+                    &mut ::qdev_runtime::StateReader<'_>,
+                ) -> ::core::result::Result<(), ::qdev_runtime::Error>
+            ),
+        );
+        quote!(#h(self, r)?;)
+    });
     let unrealize_hook = d.hooks.unrealize.as_ref().map(|h| {
         let h = typed_hook(h, quote!(fn(&mut Self)));
         quote!(#h(self);)
@@ -814,6 +840,22 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
                     #(#gpio_in_arms)*
                     _ => {}
                 }
+            }
+
+            fn save_state(&self, w: &mut ::qdev_runtime::StateWriter) {
+                let _ = &w;
+                #( ::qdev_runtime::state::save_register(&self.#reg_fields, w); )*
+                #save_hook
+            }
+
+            fn load_state(
+                &mut self,
+                r: &mut ::qdev_runtime::StateReader<'_>,
+            ) -> ::core::result::Result<(), ::qdev_runtime::Error> {
+                let _ = &r;
+                #( ::qdev_runtime::state::load_register(&mut self.#reg_fields, r)?; )*
+                #load_hook
+                ::core::result::Result::Ok(())
             }
 
             fn timer_fired(&mut self, index: u32) {

@@ -75,6 +75,10 @@ pub struct Hooks {
     pub realize: Option<ExprPath>,
     pub reset: Option<ExprPath>,
     pub unrealize: Option<ExprPath>,
+    /// Extra migratable state: `fn(&self, &mut StateWriter)`.
+    pub save: Option<ExprPath>,
+    /// Reads it back: `fn(&mut self, &mut StateReader) -> Result<(), Error>`.
+    pub load: Option<ExprPath>,
 }
 
 pub struct GpioIn {
@@ -316,6 +320,8 @@ fn parse_device(args: TokenStream, errors: &mut Errors) -> Device {
             realize: None,
             reset: None,
             unrealize: None,
+            save: None,
+            load: None,
         },
         gpio_in: Vec::new(),
         method_regs: Vec::new(),
@@ -374,6 +380,8 @@ fn parse_device(args: TokenStream, errors: &mut Errors) -> Device {
                 "realize" => dev.hooks.realize = Some(expr_path(meta_value(meta)?)?),
                 "reset" => dev.hooks.reset = Some(expr_path(meta_value(meta)?)?),
                 "unrealize" => dev.hooks.unrealize = Some(expr_path(meta_value(meta)?)?),
+                "save" => dev.hooks.save = Some(expr_path(meta_value(meta)?)?),
+                "load" => dev.hooks.load = Some(expr_path(meta_value(meta)?)?),
                 "gpio_in" => dev.gpio_in.push(parse_gpio_in(meta)?),
                 "register" => dev.method_regs.push(parse_method_register(meta)?),
                 _ => {
@@ -381,7 +389,7 @@ fn parse_device(args: TokenStream, errors: &mut Errors) -> Device {
                         meta.span(),
                         format!(
                             "unknown argument `{k}`; expected name, desc, sysbus, pci(...), \
-                             region(...), register(...), gpio_in(...), realize, reset or unrealize"
+                             region(...), register(...), gpio_in(...), realize, reset, unrealize, save or load"
                         ),
                     ))
                 }

@@ -254,6 +254,19 @@ pub trait Device: Sized + 'static {
         let _ = (group, line, level);
     }
 
+    /// Writes the device's migratable state: every register, then what
+    /// the device's `save` hook adds.
+    fn save_state(&self, w: &mut crate::StateWriter) {
+        let _ = w;
+    }
+
+    /// Reads back what [`Device::save_state`] wrote (on the destination of a
+    /// migration, or when a snapshot is loaded).
+    fn load_state(&mut self, r: &mut crate::StateReader<'_>) -> Result<(), Error> {
+        let _ = r;
+        Ok(())
+    }
+
     /// Timer `index` expired.
     fn timer_fired(&mut self, index: u32) {
         let _ = index;

@@ -56,6 +56,7 @@ pub mod mock;
 pub mod msi;
 pub mod props;
 pub mod regs;
+pub mod state;
 pub mod system;
 pub mod timer;
 
@@ -74,6 +75,7 @@ pub use lines::{Irq, LineRef, Wiring};
 pub use msi::{Msi, MsiMode};
 pub use qdev_macros::qemu_device;
 pub use regs::{Access, Semantics};
+pub use state::{StateReader, StateWriter};
 pub use system::{System, SystemRequest};
 pub use timer::Timer;
 

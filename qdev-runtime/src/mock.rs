@@ -451,6 +451,20 @@ impl<T: Device> MockDevice<T> {
         }
     }
 
+    /// The device's migratable state, as QEMU would save it (registers,
+    /// then the device's `save` hook).
+    pub fn save_state(&self) -> Vec<u8> {
+        let mut w = crate::StateWriter::new();
+        self.dev.save_state(&mut w);
+        w.into_bytes()
+    }
+
+    /// Loads state from [`MockDevice::save_state`], as a migration's
+    /// destination does.
+    pub fn load_state(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.dev.load_state(&mut crate::StateReader::new(bytes))
+    }
+
     /// The virtual clock, in ns.
     pub fn now_ns(&self) -> u64 {
         self.clock.borrow().now

@@ -29,7 +29,7 @@
 
 use std::collections::VecDeque;
 
-use qdev_runtime::{qemu_device, CharDev, CharEvent, Irq};
+use qdev_runtime::{qemu_device, CharDev, CharEvent, Error, Irq, StateReader, StateWriter};
 
 /// Depth of the receive FIFO.
 pub const FIFO_DEPTH: usize = 16;
@@ -95,7 +95,9 @@ pub const MSR_DCD: u8 = 0x80;
     register(name = "MCR", offset = 4, width = 8, read = Self::read_mcr, write = Self::write_mcr),
     register(name = "LSR", offset = 5, width = 8, read = Self::read_lsr),
     register(name = "MSR", offset = 6, width = 8, read = Self::read_msr),
-    reset = Self::on_reset
+    reset = Self::on_reset,
+    save = Self::save_state,
+    load = Self::load_state
 )]
 #[derive(Debug)]
 pub struct Uart16550 {
@@ -124,6 +126,34 @@ pub struct Uart16550 {
 }
 
 impl Uart16550 {
+    /// Migration: everything that does not live in a register field.
+    fn save_state(&self, w: &mut StateWriter) {
+        for v in [self.ier, self.fcr, self.mcr, self.msr, self.dll, self.dlm] {
+            w.put_u8(v);
+        }
+        w.put_bool(self.thr_pending);
+        w.put_bool(self.host_connected);
+        w.put_bytes(&self.rx.iter().copied().collect::<Vec<u8>>());
+    }
+
+    fn load_state(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
+        for v in [
+            &mut self.ier,
+            &mut self.fcr,
+            &mut self.mcr,
+            &mut self.msr,
+            &mut self.dll,
+            &mut self.dlm,
+        ] {
+            *v = r.get_u8()?;
+        }
+        self.thr_pending = r.get_bool()?;
+        self.host_connected = r.get_bool()?;
+        self.rx = r.get_bytes()?.iter().copied().take(FIFO_DEPTH).collect();
+        self.update_irq();
+        Ok(())
+    }
+
     fn dlab(&self) -> bool {
         self.lcr & LCR_DLAB != 0
     }

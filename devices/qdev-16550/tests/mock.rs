@@ -121,3 +121,23 @@ fn modem_status_deltas_on_connect_and_clear_on_read() {
     assert_eq!(msr & 0x08, 0x08, "delta DCD");
     assert_eq!(u.readb(MSR) & 0x0f, 0, "deltas cleared by the read");
 }
+
+#[test]
+fn state_survives_save_and_load() {
+    let mut u = uart();
+    u.writeb(IIR, FCR_ENABLE);
+    u.writeb(IER, IER_RDI);
+    u.writeb(SCR, 0x77);
+    u.chardev_input(0, b"abc");
+    let state = u.save_state();
+    let mut v = uart();
+    v.load_state(&state).unwrap();
+    assert_eq!(v.readb(SCR), 0x77);
+    assert_eq!(v.readb(IER), IER_RDI);
+    assert_eq!(v.readb(IIR) & 0x0f, IIR_RDI, "the pending bytes came along");
+    assert_eq!([v.readb(RBR), v.readb(RBR), v.readb(RBR)], *b"abc");
+    assert!(
+        v.load_state(&state[..3]).is_err(),
+        "a truncated state is refused"
+    );
+}

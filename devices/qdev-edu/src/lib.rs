@@ -30,7 +30,7 @@
 //! ones) and is logged, and a transfer outside the device buffer or failing
 //! on the bus is logged and skipped instead of overrunning the buffer.
 
-use qdev_runtime::{guest_error, qemu_device, Dma, Irq, Msi, Timer};
+use qdev_runtime::{guest_error, qemu_device, Dma, Irq, Msi, StateReader, StateWriter, Timer};
 
 /// The ID register: version 1.0.
 pub const EDU_ID: u32 = 0x0100_00ed;
@@ -61,7 +61,9 @@ pub const DMA_DELAY_NS: u64 = 100_000_000;
     desc = "qdev edu: QEMU's educational PCI device in Rust",
     pci(vendor = 0x1234, device = 0x11e8, revision = 0x10, class = 0x00ff, msi = 1),
     region(name = "mmio", size = 0x100000),
-    realize = Self::allocate
+    realize = Self::allocate,
+    save = Self::save_buffer,
+    load = Self::load_buffer
 )]
 pub struct Edu {
     /// Identification.
@@ -128,6 +130,24 @@ pub struct Edu {
 impl Edu {
     fn allocate(&mut self) -> Result<(), qdev_runtime::Error> {
         self.buf = vec![0; DMA_SIZE];
+        Ok(())
+    }
+
+    /// Migration: the registers go by themselves; the buffer does not live
+    /// in one.
+    fn save_buffer(&self, w: &mut StateWriter) {
+        w.put_bytes(&self.buf);
+    }
+
+    fn load_buffer(&mut self, r: &mut StateReader<'_>) -> Result<(), qdev_runtime::Error> {
+        let buf = r.get_bytes()?;
+        if buf.len() != DMA_SIZE {
+            return Err(qdev_runtime::Error::new(format!(
+                "DMA buffer of {} bytes, expected {DMA_SIZE}",
+                buf.len()
+            )));
+        }
+        self.buf.copy_from_slice(buf);
         Ok(())
     }
 

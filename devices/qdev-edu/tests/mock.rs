@@ -147,3 +147,19 @@ fn dma_addresses_are_masked() {
         .iter()
         .any(|l| l.message.contains("clamping DMA")));
 }
+
+#[test]
+fn buffer_and_registers_survive_save_and_load() {
+    let mut d = edu();
+    assert!(d.memory().write(RAM, b"migrate me"));
+    start_dma(&mut d, RAM, DMA_START, 10, 0);
+    d.advance_ns(DMA_DELAY_NS);
+    d.writel(0x04, 5);
+    let state = d.save_state();
+    let mut e = edu();
+    e.load_state(&state).unwrap();
+    assert_eq!(e.readl(0x04), !5);
+    start_dma(&mut e, DMA_START, RAM, 10, DMA_TO_RAM);
+    e.advance_ns(DMA_DELAY_NS);
+    assert_eq!(e.memory().read(RAM, 10).unwrap(), b"migrate me");
+}

@@ -29,7 +29,7 @@
 
 use std::collections::VecDeque;
 
-use qdev_runtime::{qemu_device, CharDev, Irq};
+use qdev_runtime::{qemu_device, CharDev, Error, Irq, StateReader, StateWriter};
 
 /// Receive FIFO depth with FEN.
 pub const FIFO_DEPTH: usize = 16;
@@ -70,7 +70,9 @@ const ID: [u32; 8] = [0x11, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1];
     register(name = "RSR", offset = 0x004, read = Self::read_rsr, write = Self::write_ecr),
     register(name = "FR", offset = 0x018, read = Self::read_fr),
     register(name = "MIS", offset = 0x040, read = Self::read_mis),
-    register(name = "ID", offset = 0xfe0, count = 8, read = Self::read_id)
+    register(name = "ID", offset = 0xfe0, count = 8, read = Self::read_id),
+    save = Self::save_fifo,
+    load = Self::load_fifo
 )]
 #[derive(Debug)]
 pub struct Pl011 {
@@ -120,6 +122,17 @@ pub struct Pl011 {
 }
 
 impl Pl011 {
+    /// Migration: the receive FIFO (the registers go by themselves).
+    fn save_fifo(&self, w: &mut StateWriter) {
+        w.put_bytes(&self.rx.iter().copied().collect::<Vec<u8>>());
+    }
+
+    fn load_fifo(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
+        self.rx = r.get_bytes()?.iter().copied().take(FIFO_DEPTH).collect();
+        self.update();
+        Ok(())
+    }
+
     fn capacity(&self) -> usize {
         if self.lcr_h & LCR_H_FEN != 0 {
             FIFO_DEPTH

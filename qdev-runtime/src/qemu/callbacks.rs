@@ -232,5 +232,8 @@ pub(super) unsafe extern "C" fn instance_finalize<T: Device, P: 'static>(obj: *m
     // SAFETY: QOM finalizes an instance once, after its properties and
     // children (regions, GPIO links) are gone; `state` was initialized by
     // instance_init.
-    unsafe { (*inst).state.assume_init_drop() };
+    unsafe {
+        (*inst).state.assume_init_drop();
+        std::ptr::drop_in_place(std::ptr::addr_of_mut!((*inst).mig_saved));
+    }
 }

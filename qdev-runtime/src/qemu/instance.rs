@@ -98,6 +98,11 @@ pub(super) struct Instance<T: Device, P> {
     pub chardev_ctx: [Ctx; MAX_CHARDEVS],
     /// The device is inside one of its callbacks (see `callbacks`).
     pub busy: bool,
+    /// Migration: the length and address of the device's state buffer,
+    /// and the buffer itself while QEMU saves it (see `migration`).
+    pub mig_len: u32,
+    pub mig_buf: *mut u8,
+    pub mig_saved: Vec<u8>,
     pub state: MaybeUninit<Option<T>>,
 }
 
@@ -267,6 +272,7 @@ unsafe extern "C" fn class_init<T: Device, P: Parent>(
         (*dc).desc = leak_cstr(d.description);
         (*dc).categories[0] |= 1 << (sys::DeviceCategory::DEVICE_CATEGORY_MISC as u32);
         (*dc).user_creatable = true;
+        (*dc).vmsd = super::migration::vmsd::<T, P>();
         // Reset in the hold phase of QEMU's three-phase (Resettable) reset,
         // after the parent's hold phase.
         let rc = s
@@ -329,6 +335,9 @@ unsafe extern "C" fn instance_init<T: Device, P: 'static>(obj: *mut sys::Object)
     unsafe {
         addr_of_mut!((*inst).state).write(MaybeUninit::new(None));
         addr_of_mut!((*inst).busy).write(false);
+        addr_of_mut!((*inst).mig_len).write(0);
+        addr_of_mut!((*inst).mig_buf).write(null_mut());
+        addr_of_mut!((*inst).mig_saved).write(Vec::new());
         for i in 0..MAX_TIMERS {
             addr_of_mut!((*inst).timer_state[i]).write(TimerState::default());
         }

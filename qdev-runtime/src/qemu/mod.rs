@@ -15,6 +15,7 @@
 
 mod callbacks;
 mod instance;
+mod migration;
 mod props;
 mod realize;
 mod services;
