@@ -218,3 +218,30 @@ fn msi_vector_beyond_what_the_guest_enabled_is_refused_not_fatal() {
     assert_eq!(q.memread(0x30_0000, 2).unwrap(), [0x51, 0x51]);
     assert!(q.try_exit_status().unwrap().is_none(), "QEMU still runs");
 }
+
+#[test]
+fn a_panicking_device_is_switched_off_and_qemu_goes_on() {
+    const BASE: u64 = 0xfed0_2000;
+    let q = Qemu::builder()
+        .machine("pc")
+        .module(rust_module("qdev-fixture-two-devices").unwrap())
+        .device(format!("fixture-sysbus,mmio={BASE:#x}"))
+        .start()
+        .unwrap();
+    q.writel(BASE + 0x28, 1).unwrap();
+    assert_eq!(q.readl(BASE + 0x24).unwrap(), 2, "in bounds: fine");
+    q.writel(BASE + 0x28, 7).unwrap(); // out of bounds: a panic
+    q.wait_stderr(
+        "qdev: device fixture-sysbus panicked",
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
+    assert!(q.try_exit_status().unwrap().is_none(), "QEMU still runs");
+    assert_eq!(q.readl(BASE).unwrap(), 0, "the device no longer answers");
+    let v = q.qmp("query-status", None).unwrap();
+    assert_eq!(
+        v["status"].as_str(),
+        Some("prelaunch"),
+        "the machine is fine"
+    );
+}

@@ -36,6 +36,9 @@ unsafe fn with_device<T: Device, P, R>(
     // whole instance.
     unsafe {
         let busy = addr_of_mut!((*inst).busy);
+        if *addr_of_mut!((*inst).broken) {
+            return otherwise;
+        }
         if *busy {
             crate::guest_error!(
                 "{}: re-entrant access blocked (the device was already handling one)",
@@ -47,9 +50,19 @@ unsafe fn with_device<T: Device, P, R>(
             return otherwise;
         };
         *busy = true;
-        let r = f(dev);
+        // A panic in the device's code must not unwind into QEMU's C
+        // frames (that aborts QEMU): it is caught here, reported, and the
+        // device is switched off; the machine goes on.
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(dev)));
         *busy = false;
-        r
+        match r {
+            Ok(v) => v,
+            Err(payload) => {
+                *addr_of_mut!((*inst).broken) = true;
+                super::report_panic(T::DESCRIPTOR.name, &payload);
+                otherwise
+            }
+        }
     }
 }
 

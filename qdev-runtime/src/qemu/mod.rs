@@ -271,6 +271,21 @@ pub(crate) fn set_irq(cell: *const sys::qemu_irq, level: bool) {
     unsafe { syms().qemu_set_irq(*cell, c_int::from(level)) }
 }
 
+/// Reports a panic in a device's code on QEMU's error output.
+pub(crate) fn report_panic(device: &str, payload: &(dyn std::any::Any + Send)) {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_string());
+    let msg = CString::new(format!(
+        "qdev: device {device} panicked ({what}); it is switched off and ignores the guest from now on"
+    ))
+    .unwrap_or_default();
+    // SAFETY: "%s" with one NUL-terminated string.
+    unsafe { (syms().error_report)(c"%s".as_ptr(), msg.as_ptr()) };
+}
+
 /// Sets `*errp` to an error with `msg`, as `error_setg` does.
 pub(crate) fn set_error(errp: *mut *mut sys::Error, msg: &str) {
     let msg = CString::new(msg.replace('\0', "\\0")).expect("NULs replaced");

@@ -174,17 +174,22 @@ unsafe fn realize_common<T: Device, P>(
     let mut binder = QemuBinder { inst, gpio_base };
     // SAFETY: see the function's contract.
     let props = unsafe { &(*inst).props };
-    let mut dev = match T::instantiate(props, &mut Wiring::new(&mut binder)) {
-        Ok(dev) => dev,
-        Err(e) => {
+    let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut dev = T::instantiate(props, &mut Wiring::new(&mut binder))?;
+        dev.realize()?;
+        Ok::<T, crate::Error>(dev)
+    }));
+    let dev = match built {
+        Ok(Ok(dev)) => dev,
+        Ok(Err(e)) => {
             set_error(errp, e.message());
             return false;
         }
+        Err(_) => {
+            set_error(errp, "the device panicked while it was being realized");
+            return false;
+        }
     };
-    if let Err(e) = dev.realize() {
-        set_error(errp, e.message());
-        return false;
-    }
     // SAFETY: initialized by instance_init; then the chardev handlers,
     // which may call into the device at once (set_open), see it.
     unsafe {
