@@ -202,6 +202,10 @@ fn main() {
         sdk.root.join("manifest.toml").display()
     );
     println!("cargo:sdk_root={}", sdk.root.display());
+    // A QEMU upgrade means another SDK: look again when the binary changes.
+    if let Some(qemu) = qdev_tool::qemu::which(&qdev_tool::qemu::default_binary()) {
+        println!("cargo:rerun-if-changed={}", qemu.display());
+    }
 
     let mut clang_args = sdk.manifest.clang_args_for(&sdk.root);
     clang_args.extend(pkg_config_cflags("glib-2.0"));

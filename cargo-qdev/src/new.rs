@@ -196,7 +196,7 @@ fn command_interrupts_when_enabled_and_status_clears() {{
                 "# {name}\n\nA QEMU device model written with qdev.\n\n\
                  ```sh\ncargo test                       # the mocked bus\ncargo qdev build                 # the module\n\
                  cargo qdev run --module target/debug/lib{lib}.so -- -M q35 -device {name}{}\n```\n",
-                if bus == Bus::SysBus { ",mmio=0xfed00000,irq=5" } else { "" }
+                if bus == Bus::SysBus { ",mmio=0xfed01000,irq=5" } else { "" }
             ),
         ),
     ];

@@ -431,7 +431,7 @@ pub fn check<'a>(model: &'a Model, errors: &mut Errors) -> Vec<CheckedRegion<'a>
         region.regs.sort_by_key(|r| r.offset);
         for pair in region.regs.windows(2) {
             let (a, b) = (pair[0], pair[1]);
-            if b.offset < reg_end(a) && !interleaved(a, b) {
+            if b.offset < reg_end(a) {
                 errors.add(
                     b.offset_span,
                     format!(
@@ -495,26 +495,4 @@ pub fn check<'a>(model: &'a Model, errors: &mut Errors) -> Vec<CheckedRegion<'a>
         }
     }
     regions
-}
-
-/// Two register arrays whose instances sit between each other's (the
-/// stride leaves room) do not overlap; a precise check walks both.
-fn interleaved(a: &Register, b: &Register) -> bool {
-    if a.count == 1 && b.count == 1 {
-        return false;
-    }
-    let inst = |r: &Register| -> Vec<(u64, u64)> {
-        let stride = r.stride.unwrap_or(u64::from(r.width));
-        (0..r.count.min(4096))
-            .map(|i| {
-                (
-                    r.offset + i * stride,
-                    r.offset + i * stride + u64::from(r.width),
-                )
-            })
-            .collect()
-    };
-    let (ia, ib) = (inst(a), inst(b));
-    !ia.iter()
-        .any(|(s1, e1)| ib.iter().any(|(s2, e2)| s1 < e2 && s2 < e1))
 }

@@ -42,7 +42,7 @@
 //! ```
 //!
 //! Built as a `cdylib`, the same crate is a module for the stock QEMU:
-//! `cargo qdev run --module target/debug/libmy_uart.so -- -M pc -device my-uart,mmio=0xfed00000`.
+//! `cargo qdev run --module target/debug/libmy_uart.so -- -M pc -device my-uart,mmio=0xfed01000`.
 
 pub mod chardev;
 pub mod describe;

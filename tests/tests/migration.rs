@@ -142,3 +142,34 @@ fn a_running_watchdog_timer_keeps_counting_after_migration() {
         .expect("the migrated timer fires on the destination");
     assert_eq!(event.data["action"].as_str(), Some("pause"));
 }
+
+#[test]
+fn a_panicking_save_hook_fails_the_migration_not_qemu() {
+    let q = Qemu::builder()
+        .machine("pc")
+        .module(rust_module("qdev-fixture-two-devices").unwrap())
+        .device("fixture-sysbus,mmio=0xfed02000")
+        .start()
+        .unwrap();
+    q.writel(0xfed0_202c, 1).unwrap();
+    let file = target_dir().join(format!("migration-panic-{}.bin", std::process::id()));
+    let uri = format!("exec:cat > {}", file.display());
+    q.qmp(
+        "migrate",
+        Some(Json::object([("uri", Json::from(uri.as_str()))])),
+    )
+    .unwrap();
+    wait_for(
+        &q,
+        "the migration fails",
+        |r| r["status"].as_str() == Some("failed"),
+        "query-migrate",
+    );
+    q.wait_stderr(
+        "qdev: device fixture-sysbus panicked (asked to fail while saving)",
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    assert!(q.try_exit_status().unwrap().is_none(), "QEMU still runs");
+    let _ = std::fs::remove_file(&file);
+}

@@ -232,7 +232,7 @@ fn a_panicking_device_is_switched_off_and_qemu_goes_on() {
     assert_eq!(q.readl(BASE + 0x24).unwrap(), 2, "in bounds: fine");
     q.writel(BASE + 0x28, 7).unwrap(); // out of bounds: a panic
     q.wait_stderr(
-        "qdev: device fixture-sysbus panicked",
+        "qdev: device fixture-sysbus panicked (index out of bounds",
         std::time::Duration::from_secs(5),
     )
     .unwrap();

@@ -96,8 +96,8 @@ pub const MSR_DCD: u8 = 0x80;
     register(name = "LSR", offset = 5, width = 8, read = Self::read_lsr),
     register(name = "MSR", offset = 6, width = 8, read = Self::read_msr),
     reset = Self::on_reset,
-    save = Self::save_state,
-    load = Self::load_state
+    save = Self::save_registers,
+    load = Self::load_registers
 )]
 #[derive(Debug)]
 pub struct Uart16550 {
@@ -127,7 +127,7 @@ pub struct Uart16550 {
 
 impl Uart16550 {
     /// Migration: everything that does not live in a register field.
-    fn save_state(&self, w: &mut StateWriter) {
+    fn save_registers(&self, w: &mut StateWriter) {
         for v in [self.ier, self.fcr, self.mcr, self.msr, self.dll, self.dlm] {
             w.put_u8(v);
         }
@@ -136,7 +136,7 @@ impl Uart16550 {
         w.put_bytes(&self.rx.iter().copied().collect::<Vec<u8>>());
     }
 
-    fn load_state(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
+    fn load_registers(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
         for v in [
             &mut self.ier,
             &mut self.fcr,

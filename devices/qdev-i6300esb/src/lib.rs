@@ -65,8 +65,8 @@ pub const TICK_NS: u64 = 30;
     register(name = "TIMER2", offset = 0x04, read = Self::read_timer2, write = Self::write_timer2),
     register(name = "RELOAD", offset = 0x0c, width = 16, read = Self::read_reload, write = Self::write_reload),
     reset = Self::on_reset,
-    save = Self::save_state,
-    load = Self::load_state
+    save = Self::save_config,
+    load = Self::load_config
 )]
 #[derive(Debug)]
 pub struct I6300Esb {
@@ -97,7 +97,7 @@ pub struct I6300Esb {
 impl I6300Esb {
     /// Migration: the configuration and counting state (the timer's own
     /// deadline is carried by the runtime).
-    fn save_state(&self, w: &mut StateWriter) {
+    fn save_config(&self, w: &mut StateWriter) {
         for b in [
             self.reboot_enabled,
             self.clock_1mhz,
@@ -115,7 +115,7 @@ impl I6300Esb {
         w.put_u8(self.unlock_state);
     }
 
-    fn load_state(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
+    fn load_config(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
         for b in [
             &mut self.reboot_enabled,
             &mut self.clock_1mhz,

@@ -59,7 +59,7 @@ unsafe fn with_device<T: Device, P, R>(
             Ok(v) => v,
             Err(payload) => {
                 *addr_of_mut!((*inst).broken) = true;
-                super::report_panic(T::DESCRIPTOR.name, &payload);
+                super::report_panic(T::DESCRIPTOR.name, &*payload);
                 otherwise
             }
         }
@@ -246,7 +246,12 @@ pub(super) unsafe extern "C" fn instance_finalize<T: Device, P: 'static>(obj: *m
     // children (regions, GPIO links) are gone; `state` was initialized by
     // instance_init.
     unsafe {
-        (*inst).state.assume_init_drop();
+        let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            (*inst).state.assume_init_drop();
+        }));
+        if let Err(payload) = dropped {
+            super::report_panic(T::DESCRIPTOR.name, &*payload);
+        }
         std::ptr::drop_in_place(std::ptr::addr_of_mut!((*inst).mig_saved));
     }
 }

@@ -97,7 +97,12 @@ unsafe extern "C" fn pre_save<T: Device, P>(opaque: *mut c_void) -> c_int {
     // runs in the device meanwhile.
     unsafe {
         if let Some(dev) = (*inst).state.assume_init_ref() {
-            dev.save_state(&mut w);
+            let saved =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dev.save_state(&mut w)));
+            if let Err(payload) = saved {
+                super::report_panic(T::DESCRIPTOR.name, &*payload);
+                return -1; // the migration fails; QEMU goes on
+            }
         }
         for i in 0..T::DESCRIPTOR.timers as usize {
             let t = &(*inst).timer_state[i];
@@ -136,7 +141,19 @@ unsafe extern "C" fn post_load<T: Device, P>(opaque: *mut c_void, _version: c_in
         };
         let mut r = StateReader::new(bytes);
         let mut result = match (*inst).state.assume_init_mut() {
-            Some(dev) => dev.load_state(&mut r),
+            Some(dev) => {
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    dev.load_state(&mut r)
+                })) {
+                    Ok(r) => r,
+                    Err(payload) => {
+                        super::report_panic(T::DESCRIPTOR.name, &*payload);
+                        Err(crate::Error::new(
+                            "the device panicked while loading its state",
+                        ))
+                    }
+                }
+            }
             None => Ok(()),
         };
         for i in 0..(T::DESCRIPTOR.timers as usize).min(MAX_TIMERS) {
@@ -158,6 +175,12 @@ unsafe extern "C" fn post_load<T: Device, P>(opaque: *mut c_void, _version: c_in
                 }
                 Err(e) => result = Err(e),
             }
+        }
+        if result.is_ok() && r.remaining() != 0 {
+            result = Err(crate::Error::new(format!(
+                "{} bytes of device state left over (saved by another version of the device?)",
+                r.remaining()
+            )));
         }
         if !buf.is_null() {
             syms().g_free(buf.cast());

@@ -396,9 +396,16 @@ unsafe fn teardown<T: Device, P>(inst: *mut Instance<T, P>) {
     // SAFETY: see the function's contract.
     unsafe {
         if let Some(dev) = (*inst).state.assume_init_mut() {
-            dev.unrealize();
+            if let Err(payload) =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dev.unrealize()))
+            {
+                super::report_panic(d.name, &*payload);
+            }
         }
-        *(*inst).state.assume_init_mut() = None;
+        let dev = (*inst).state.assume_init_mut().take();
+        if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(dev))) {
+            super::report_panic(d.name, &*payload);
+        }
         for i in 0..d.timers as usize {
             s.timer_del(addr_of_mut!((*inst).timers[i]));
         }
