@@ -28,6 +28,7 @@ use crate::device::{Device, ResetKind};
 /// initialized by instance_init.
 unsafe fn with_device<T: Device, P, R>(
     inst: *mut Instance<T, P>,
+    hook: &str,
     otherwise: R,
     f: impl FnOnce(&mut T) -> R,
 ) -> R {
@@ -36,9 +37,6 @@ unsafe fn with_device<T: Device, P, R>(
     // whole instance.
     unsafe {
         let busy = addr_of_mut!((*inst).busy);
-        if *addr_of_mut!((*inst).broken) {
-            return otherwise;
-        }
         if *busy {
             crate::guest_error!(
                 "{}: re-entrant access blocked (the device was already handling one)",
@@ -51,17 +49,13 @@ unsafe fn with_device<T: Device, P, R>(
         };
         *busy = true;
         // A panic in the device's code must not unwind into QEMU's C
-        // frames (that aborts QEMU): it is caught here, reported, and the
-        // device is switched off; the machine goes on.
+        // frames (undefined behaviour): it is caught here and stops QEMU
+        // with a message naming the device and the hook.
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(dev)));
         *busy = false;
         match r {
             Ok(v) => v,
-            Err(payload) => {
-                *addr_of_mut!((*inst).broken) = true;
-                super::report_panic(T::DESCRIPTOR.name, &*payload);
-                otherwise
-            }
+            Err(payload) => super::panicked(T::DESCRIPTOR.name, hook, &*payload),
         }
     }
 }
@@ -72,8 +66,11 @@ pub(super) unsafe extern "C" fn mmio_read<T: Device, P, const R: u32>(
     size: c_uint,
 ) -> u64 {
     // SAFETY: the opaque of our regions is the instance.
-    let value =
-        unsafe { with_device::<T, P, _>(opaque.cast(), 0, |dev| dev.mmio_read(R, addr, size)) };
+    let value = unsafe {
+        with_device::<T, P, _>(opaque.cast(), "mmio_read", 0, |dev| {
+            dev.mmio_read(R, addr, size)
+        })
+    };
     if super::trace::reads() {
         super::trace::access(T::DESCRIPTOR, false, R, addr, size, value);
     }
@@ -91,7 +88,7 @@ pub(super) unsafe extern "C" fn mmio_write<T: Device, P, const R: u32>(
     }
     // SAFETY: the opaque of our regions is the instance.
     unsafe {
-        with_device::<T, P, _>(opaque.cast(), (), |dev| {
+        with_device::<T, P, _>(opaque.cast(), "mmio_write", (), |dev| {
             dev.mmio_write(R, addr, size, value)
         })
     }
@@ -109,7 +106,7 @@ pub(super) unsafe extern "C" fn config_read<T: Device, P>(
     ) {
         // SAFETY: our own PCI instance.
         return unsafe {
-            with_device::<T, P, _>(pdev.cast(), 0, |dev| {
+            with_device::<T, P, _>(pdev.cast(), "config_read", 0, |dev| {
                 dev.mmio_read(region as u32, u64::from(addr), len as u32) as u32
             })
         };
@@ -131,7 +128,7 @@ pub(super) unsafe extern "C" fn config_write<T: Device, P>(
     ) {
         // SAFETY: our own PCI instance.
         return unsafe {
-            with_device::<T, P, _>(pdev.cast(), (), |dev| {
+            with_device::<T, P, _>(pdev.cast(), "config_write", (), |dev| {
                 dev.mmio_write(region as u32, u64::from(addr), len as u32, u64::from(value))
             })
         };
@@ -148,7 +145,7 @@ pub(super) unsafe extern "C" fn gpio_in_handler<T: Device, P>(
     // SAFETY: the opaque is a Ctx in our instance.
     unsafe {
         let ctx = &*opaque.cast::<Ctx>();
-        with_device::<T, P, _>(ctx.instance.cast(), (), |dev| {
+        with_device::<T, P, _>(ctx.instance.cast(), "gpio_in", (), |dev| {
             dev.gpio_in(ctx.index, n as u32, level != 0)
         });
     }
@@ -172,7 +169,7 @@ pub(super) unsafe extern "C" fn timer_cb<T: Device, P>(opaque: *mut c_void) {
         if next.is_some() {
             timer_arm(std::ptr::addr_of_mut!((*inst).timers[i]), next);
         }
-        with_device::<T, P, _>(inst, (), |dev| dev.timer_fired(ctx.index));
+        with_device::<T, P, _>(inst, "timer", (), |dev| dev.timer_fired(ctx.index));
     }
 }
 
@@ -180,7 +177,7 @@ pub(super) unsafe extern "C" fn chr_can_receive<T: Device, P>(opaque: *mut c_voi
     // SAFETY: the opaque is a Ctx in our instance.
     unsafe {
         let ctx = &*opaque.cast::<Ctx>();
-        with_device::<T, P, _>(ctx.instance.cast(), 0, |dev| {
+        with_device::<T, P, _>(ctx.instance.cast(), "chardev_can_receive", 0, |dev| {
             dev.chardev_can_receive(ctx.index).min(c_int::MAX as usize) as c_int
         })
     }
@@ -196,7 +193,7 @@ pub(super) unsafe extern "C" fn chr_receive<T: Device, P>(
     unsafe {
         let ctx = &*opaque.cast::<Ctx>();
         let bytes = std::slice::from_raw_parts(buf, size.max(0) as usize);
-        with_device::<T, P, _>(ctx.instance.cast(), (), |dev| {
+        with_device::<T, P, _>(ctx.instance.cast(), "chardev_receive", (), |dev| {
             dev.chardev_receive(ctx.index, bytes)
         });
     }
@@ -215,7 +212,7 @@ pub(super) unsafe extern "C" fn chr_event<T: Device, P>(
     // SAFETY: the opaque is a Ctx in our instance.
     unsafe {
         let ctx = &*opaque.cast::<Ctx>();
-        with_device::<T, P, _>(ctx.instance.cast(), (), |dev| {
+        with_device::<T, P, _>(ctx.instance.cast(), "chardev_event", (), |dev| {
             dev.chardev_event(ctx.index, event)
         });
     }
@@ -237,7 +234,7 @@ pub(super) unsafe extern "C" fn reset_hold<T: Device, P>(
         _ => ResetKind::Cold,
     };
     // SAFETY: our own instance.
-    unsafe { with_device::<T, P, _>(obj.cast(), (), |dev| dev.reset(kind)) };
+    unsafe { with_device::<T, P, _>(obj.cast(), "reset", (), |dev| dev.reset(kind)) };
 }
 
 pub(super) unsafe extern "C" fn instance_finalize<T: Device, P: 'static>(obj: *mut sys::Object) {
@@ -250,7 +247,7 @@ pub(super) unsafe extern "C" fn instance_finalize<T: Device, P: 'static>(obj: *m
             (*inst).state.assume_init_drop();
         }));
         if let Err(payload) = dropped {
-            super::report_panic(T::DESCRIPTOR.name, &*payload);
+            super::panicked(T::DESCRIPTOR.name, "drop", &*payload);
         }
         std::ptr::drop_in_place(std::ptr::addr_of_mut!((*inst).mig_saved));
     }

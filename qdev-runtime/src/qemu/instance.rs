@@ -98,8 +98,6 @@ pub(super) struct Instance<T: Device, P> {
     pub chardev_ctx: [Ctx; MAX_CHARDEVS],
     /// The device is inside one of its callbacks (see `callbacks`).
     pub busy: bool,
-    /// The device panicked: it no longer answers (see `callbacks`).
-    pub broken: bool,
     /// Migration: the length and address of the device's state buffer,
     /// and the buffer itself while QEMU saves it (see `migration`).
     pub mig_len: u32,
@@ -337,7 +335,6 @@ unsafe extern "C" fn instance_init<T: Device, P: 'static>(obj: *mut sys::Object)
     unsafe {
         addr_of_mut!((*inst).state).write(MaybeUninit::new(None));
         addr_of_mut!((*inst).busy).write(false);
-        addr_of_mut!((*inst).broken).write(false);
         addr_of_mut!((*inst).mig_len).write(0);
         addr_of_mut!((*inst).mig_buf).write(null_mut());
         addr_of_mut!((*inst).mig_saved).write(Vec::new());

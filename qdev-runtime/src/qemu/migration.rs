@@ -100,8 +100,7 @@ unsafe extern "C" fn pre_save<T: Device, P>(opaque: *mut c_void) -> c_int {
             let saved =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dev.save_state(&mut w)));
             if let Err(payload) = saved {
-                super::report_panic(T::DESCRIPTOR.name, &*payload);
-                return -1; // the migration fails; QEMU goes on
+                super::panicked(T::DESCRIPTOR.name, "save", &*payload);
             }
         }
         for i in 0..T::DESCRIPTOR.timers as usize {
@@ -146,12 +145,7 @@ unsafe extern "C" fn post_load<T: Device, P>(opaque: *mut c_void, _version: c_in
                     dev.load_state(&mut r)
                 })) {
                     Ok(r) => r,
-                    Err(payload) => {
-                        super::report_panic(T::DESCRIPTOR.name, &*payload);
-                        Err(crate::Error::new(
-                            "the device panicked while loading its state",
-                        ))
-                    }
+                    Err(payload) => super::panicked(T::DESCRIPTOR.name, "load", &*payload),
                 }
             }
             None => Ok(()),

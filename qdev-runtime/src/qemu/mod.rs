@@ -271,19 +271,22 @@ pub(crate) fn set_irq(cell: *const sys::qemu_irq, level: bool) {
     unsafe { syms().qemu_set_irq(*cell, c_int::from(level)) }
 }
 
-/// Reports a panic in a device's code on QEMU's error output.
-pub(crate) fn report_panic(device: &str, payload: &(dyn std::any::Any + Send)) {
+/// Ends QEMU after a panic in a device's code, naming the device and the
+/// hook, with exit status 1: a device whose own code failed cannot be
+/// trusted to go on, and unwinding into QEMU's C frames is not allowed.
+pub(crate) fn panicked(device: &str, hook: &str, payload: &(dyn std::any::Any + Send)) -> ! {
     let what = payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic".to_string());
     let msg = CString::new(format!(
-        "qdev: device {device} panicked ({what}); it is switched off and ignores the guest from now on"
+        "qdev: device {device} panicked in its {hook} hook ({what}); stopping QEMU"
     ))
     .unwrap_or_default();
     // SAFETY: "%s" with one NUL-terminated string.
     unsafe { (syms().error_report)(c"%s".as_ptr(), msg.as_ptr()) };
+    std::process::exit(1);
 }
 
 /// Sets `*errp` to an error with `msg`, as `error_setg` does.

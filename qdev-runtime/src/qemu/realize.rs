@@ -185,10 +185,7 @@ unsafe fn realize_common<T: Device, P>(
             set_error(errp, e.message());
             return false;
         }
-        Err(_) => {
-            set_error(errp, "the device panicked while it was being realized");
-            return false;
-        }
+        Err(payload) => super::panicked(d.name, "realize", &*payload),
     };
     // SAFETY: initialized by instance_init; then the chardev handlers,
     // which may call into the device at once (set_open), see it.
@@ -399,12 +396,12 @@ unsafe fn teardown<T: Device, P>(inst: *mut Instance<T, P>) {
             if let Err(payload) =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dev.unrealize()))
             {
-                super::report_panic(d.name, &*payload);
+                super::panicked(d.name, "unrealize", &*payload);
             }
         }
         let dev = (*inst).state.assume_init_mut().take();
         if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(dev))) {
-            super::report_panic(d.name, &*payload);
+            super::panicked(d.name, "drop", &*payload);
         }
         for i in 0..d.timers as usize {
             s.timer_del(addr_of_mut!((*inst).timers[i]));
