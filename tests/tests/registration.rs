@@ -8,12 +8,17 @@ use qdev_tests::{
     PCI_COMMAND_MEMORY,
 };
 
+/// QEMU with the two-device fixture module and one `-device`.
+fn fixture(machine: &str, device: impl Into<String>) -> qdev_tests::QemuBuilder {
+    Qemu::builder()
+        .machine(machine)
+        .module(rust_module("qdev-fixture-two-devices").unwrap())
+        .device(device)
+}
+
 #[test]
 fn one_module_registers_two_device_types_that_work_together() {
-    let q = Qemu::builder()
-        .machine("q35")
-        .module(rust_module("qdev-fixture-two-devices").unwrap())
-        .device("fixture-sysbus,mmio=0xfed02000")
+    let q = fixture("q35", "fixture-sysbus,mmio=0xfed02000")
         .device("fixture-pci")
         .start()
         .unwrap();
@@ -50,10 +55,7 @@ fn one_module_registers_two_device_types_that_work_together() {
 
 #[test]
 fn bar_sized_by_a_property() {
-    let q = Qemu::builder()
-        .machine("q35")
-        .module(rust_module("qdev-fixture-two-devices").unwrap())
-        .device("fixture-pci,mem-size=0x10000")
+    let q = fixture("q35", "fixture-pci,mem-size=0x10000")
         .start()
         .unwrap();
     let f = q.pci_find(0x1234, 0xf1c5).unwrap().unwrap();
@@ -62,12 +64,7 @@ fn bar_sized_by_a_property() {
 
 #[test]
 fn bar_size_property_must_be_a_power_of_two() {
-    let Err(e) = Qemu::builder()
-        .machine("q35")
-        .module(rust_module("qdev-fixture-two-devices").unwrap())
-        .device("fixture-pci,mem-size=0x3000")
-        .start()
-    else {
+    let Err(e) = fixture("q35", "fixture-pci,mem-size=0x3000").start() else {
         panic!("a BAR of 0x3000 bytes was accepted");
     };
     let stderr = e.stderr().unwrap_or_default();
@@ -79,12 +76,7 @@ fn bar_size_property_must_be_a_power_of_two() {
 
 #[test]
 fn msix_messages_arrive_where_the_table_says() {
-    let q = Qemu::builder()
-        .machine("q35")
-        .module(rust_module("qdev-fixture-two-devices").unwrap())
-        .device("fixture-pci")
-        .start()
-        .unwrap();
+    let q = fixture("q35", "fixture-pci").start().unwrap();
     let f = q.pci_find(0x1234, 0xf1c5).unwrap().unwrap();
     let mem = q.pci_map_bar(&f, 2, 0xfe00_0000).unwrap();
     let table_bar = q.pci_map_bar(&f, 4, 0xfe10_0000).unwrap();
@@ -128,12 +120,7 @@ fn msix_messages_arrive_where_the_table_says() {
 
 #[test]
 fn config_space_registers_of_the_device() {
-    let q = Qemu::builder()
-        .machine("q35")
-        .module(rust_module("qdev-fixture-two-devices").unwrap())
-        .device("fixture-pci")
-        .start()
-        .unwrap();
+    let q = fixture("q35", "fixture-pci").start().unwrap();
     let f = q.pci_find(0x1234, 0xf1c5).unwrap().unwrap();
     assert_eq!(q.pci_config_readl(f.bdf, 0x40).unwrap(), 0x1234_5678);
     q.pci_config_writel(f.bdf, 0x40, 0xcafe_f00d).unwrap();
@@ -160,10 +147,7 @@ fn config_space_registers_of_the_device() {
 #[test]
 fn sysbus_dma_and_a_periodic_timer_in_qemu() {
     const BASE: u64 = 0xfed0_2000;
-    let q = Qemu::builder()
-        .machine("pc")
-        .module(rust_module("qdev-fixture-two-devices").unwrap())
-        .device(format!("fixture-sysbus,mmio={BASE:#x}"))
+    let q = fixture("pc", format!("fixture-sysbus,mmio={BASE:#x}"))
         .start()
         .unwrap();
     q.memwrite(0x10_0000, b"system memory").unwrap();
@@ -196,10 +180,7 @@ fn sysbus_dma_and_a_periodic_timer_in_qemu() {
 
 #[test]
 fn msi_vector_beyond_what_the_guest_enabled_is_refused_not_fatal() {
-    let q = Qemu::builder()
-        .machine("q35")
-        .module(rust_module("qdev-fixture-two-devices").unwrap())
-        .device("fixture-pci")
+    let q = fixture("q35", "fixture-pci")
         .log("guest_errors")
         .start()
         .unwrap();
@@ -222,10 +203,7 @@ fn msi_vector_beyond_what_the_guest_enabled_is_refused_not_fatal() {
 #[test]
 fn a_panicking_device_stops_qemu_naming_the_device_and_hook() {
     const BASE: u64 = 0xfed0_2000;
-    let q = Qemu::builder()
-        .machine("pc")
-        .module(rust_module("qdev-fixture-two-devices").unwrap())
-        .device(format!("fixture-sysbus,mmio={BASE:#x}"))
+    let q = fixture("pc", format!("fixture-sysbus,mmio={BASE:#x}"))
         .start()
         .unwrap();
     q.writel(BASE + 0x28, 1).unwrap();
