@@ -2,10 +2,10 @@
 //! `#[qemu_device]`: a QEMU device from a Rust struct and its datasheet
 //! table. See `qdev-runtime` for the runtime and `docs/` for the guide.
 //!
-//! The macro works in three stages, one module each: [`model`] parses the
-//! attributes into a typed model, [`validate`] checks it (overlapping or
+//! The macro works in three stages, one module each: `model` parses the
+//! attributes into a typed model, `validate` checks it (overlapping or
 //! misaligned registers, reset values too wide, registers outside their
-//! region, ...), [`expand`] generates code against `::qdev_runtime`.
+//! region, ...), `expand` generates code against `::qdev_runtime`.
 
 use proc_macro::TokenStream;
 

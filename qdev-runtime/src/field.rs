@@ -82,7 +82,7 @@ impl Field {
     }
 }
 
-/// A type whose values a register field holds (made with [`field_enum!`]).
+/// A type whose values a register field holds (made with [`crate::field_enum!`]).
 pub trait FieldValue: Sized {
     /// The value for `bits`, if one is defined.
     fn from_bits(bits: u64) -> Option<Self>;

@@ -253,3 +253,38 @@ fn gdb_stops_in_a_device_method_inside_qemu() {
         "the property's value, read by gdb: {text}"
     );
 }
+
+#[test]
+fn regmap_c_header_of_the_pl011_matches_the_device() {
+    let module = rust_module("qdev-pl011").unwrap();
+    let (code, header, err) = tool(&["regmap", "--format", "c", module.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let dir = std::env::temp_dir().join(format!("qdev-regmap-pl011-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("pl011.h"), &header).unwrap();
+    std::fs::write(
+        dir.join("check.c"),
+        "#include \"pl011.h\"\n\
+         _Static_assert(QDEV_PL011_REGS_DR == 0x000, \"DR\");\n\
+         _Static_assert(QDEV_PL011_REGS_FR == 0x018, \"FR\");\n\
+         _Static_assert(QDEV_PL011_REGS_IBRD == 0x024, \"IBRD\");\n\
+         _Static_assert(QDEV_PL011_REGS_LCR_H == 0x02c, \"LCR_H\");\n\
+         _Static_assert(QDEV_PL011_REGS_LCR_H_FEN_SHIFT == 4, \"FEN\");\n\
+         _Static_assert(QDEV_PL011_REGS_LCR_H_WLEN_MASK == 0x60, \"WLEN\");\n\
+         _Static_assert(QDEV_PL011_REGS_CR_RESET == 0x300, \"CR reset\");\n\
+         _Static_assert(QDEV_PL011_REGS_CR_RXE_MASK == 0x200, \"RXE\");\n\
+         _Static_assert(QDEV_PL011_REGS_IMSC == 0x038, \"IMSC\");\n\
+         _Static_assert(QDEV_PL011_REGS_ICR == 0x044, \"ICR\");\n\
+         _Static_assert(QDEV_PL011_REGS_ID(0) == 0xfe0 && QDEV_PL011_REGS_ID_COUNT == 8, \"ID\");\n\
+         int main(void) { return 0; }\n",
+    )
+    .unwrap();
+    let status = Command::new("gcc")
+        .args(["-std=c11", "-o"])
+        .arg(dir.join("check"))
+        .arg(dir.join("check.c"))
+        .status()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(status.success(), "the PL011 header:\n{header}");
+}

@@ -17,12 +17,12 @@
 //! | 0x14   | VERSION     | ro            | 0x00010000 | model version 1.0 |
 //! | 0x18   | CHANGES     | rc            | 0          | input changes since last read |
 //! | 0x1c   | DEBOUNCE    | rw, unimplemented | 0      | accepted, has no effect |
-//! | 0x20   | PIN_CFG[8]  | rw, stride 4  | 0          | bits 0-1 EDGE: none, rising, falling, both |
+//! | 0x20   | `PIN_CFG[8]` | rw, stride 4  | 0          | bits 0-1 EDGE: none, rising, falling, both |
 //! | 0x40   | SCRATCH     | rw, 8 bits    | 0xa5       | free for the guest |
 //!
 //! INT_STATUS and INT_MASK take 32-bit accesses only.
 //!
-//! Region `info`, 16 bytes, read-only: LABEL[4], the `label` property as
+//! Region `info`, 16 bytes, read-only: `LABEL[4]`, the `label` property as
 //! ASCII, four bytes per register, NUL-padded.
 //!
 //! The IRQ is high while CTRL.ENABLE is set and `INT_STATUS & INT_MASK` is

@@ -18,7 +18,7 @@
 //! | 0x040  | MIS     | ro (method) | masked interrupt status (RIS & IMSC) |
 //! | 0x044  | ICR     | wo          | interrupt clear (write 1 to clear RIS bits) |
 //! | 0x048  | DMACR   | rw          | DMA control (DMA not modelled) |
-//! | 0xfe0  | ID[8]   | ro (method) | PeriphID0-3 (0x11 0x10 0x14 0x00), PCellID0-3 (0x0d 0xf0 0x05 0xb1) |
+//! | 0xfe0  | `ID[8]` | ro (method) | PeriphID0-3 (0x11 0x10 0x14 0x00), PCellID0-3 (0x0d 0xf0 0x05 0xb1) |
 //!
 //! Receive FIFO: 16 entries with FEN set, 1 without, with backpressure to
 //! the chardev. Transmit goes straight to the chardev (TXFE stays set).
