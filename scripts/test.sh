@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 cargo qdev sdk
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 cargo test --workspace
 # The devices' own tests once more with no QEMU and no SDK in reach: the
 # mocked bus needs neither.

@@ -288,3 +288,93 @@ fn regmap_c_header_of_the_pl011_matches_the_device() {
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(status.success(), "the PL011 header:\n{header}");
 }
+
+/// docs/tutorial.md, command by command (with the tool binary standing for
+/// the installed `cargo qdev`).
+#[test]
+fn tutorial_word_for_word() {
+    let dir = std::env::temp_dir().join(format!("qdev-tutorial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = qdev_tests::modules::target_dir();
+    let qdev = tool_binary().unwrap();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let run = |cmd: &mut Command| {
+        let out = cmd.env("CARGO_TARGET_DIR", &target).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd:?}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // 1. cargo qdev new demo-dev --pci; cd demo-dev
+    let created = run(Command::new(&qdev)
+        .args(["new", "demo-dev", "--pci"])
+        .current_dir(&dir));
+    assert!(created.starts_with("created "), "{created}");
+    let krate = dir.join("demo-dev");
+    // 2. cargo test
+    let tested = run(Command::new(&cargo).arg("test").current_dir(&krate));
+    assert!(tested.contains("test result: ok. 2 passed"), "{tested}");
+    // 3. cargo qdev build; cargo qdev check
+    let built = run(Command::new(&qdev).arg("build").current_dir(&krate));
+    let module = built.trim().to_string();
+    let checked = run(Command::new(&qdev)
+        .args(["check", &module])
+        .current_dir(&krate));
+    assert!(checked.contains("fits     yes"), "{checked}");
+    assert!(
+        checked.contains("0x0000 ID 32-bit ro reset 0x1d"),
+        "{checked}"
+    );
+    // 4. the qtest session on stdin
+    let script = "outl 0xcf8 0x80000810\noutl 0xcfc 0xfe000000\noutl 0xcf8 0x80000804\n\
+                  outw 0xcfc 0x0002\nreadl 0xfe000000\n";
+    // `cargo qdev run` execs QEMU: the child is QEMU itself, killed below.
+    let mut child = Command::new(&qdev)
+        .args([
+            "run", "--module", &module, "--", "-M", "q35", "-S", "-display", "none",
+        ])
+        .args([
+            "-nodefaults",
+            "-qtest",
+            "stdio",
+            "-qtest-log",
+            "none",
+            "-device",
+            "demo-dev",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let replies = {
+        use std::io::{BufRead, BufReader, Write};
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(script.as_bytes()).unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let replies: Vec<String> = (0..5)
+            .map_while(|_| rx.recv_timeout(std::time::Duration::from_secs(30)).ok())
+            .collect();
+        drop(stdin);
+        replies
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        replies.last().map(String::as_str),
+        Some("OK 0x000000000000001d"),
+        "{replies:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
