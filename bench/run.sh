@@ -17,11 +17,15 @@
 #   mock      accesses per second on the mocked bus
 # --quick       fewer accesses and repetitions (a smoke run, ~2 minutes warm)
 # --build-4096  also time the 4096-register build (about 10 minutes more)
+# --registers LIST  the register counts of the scaling section (default
+#               8,64,512,4096)
 #
 # Environment:
 #   QDEV_BENCH_ROOT  build the modules from another qdev tree (e.g. a copy
-#                    with a proposed runtime change); default: this one
-#   QDEV_BENCH_DIR   work directory (default: target/bench)
+#                    with a proposed runtime change, see bench/try-patch.sh);
+#                    default: this one
+#   QDEV_BENCH_DIR   work directory: profiles, generated devices, report.md
+#                    (default: target/bench of the tree the modules come from)
 #   QDEV_QEMU        the QEMU binary (default: qemu-system-x86_64)
 #
 # Needs: the SDK (`cargo qdev sdk`), valgrind, gcc (with a static libc for
@@ -42,7 +46,7 @@ cargo qdev sdk >/dev/null
 # The benchmark driver: a Cargo project of its own (not a workspace member),
 # built into target/bench/cargo, in both profiles (the dev build measures the
 # mocked bus the way `cargo test` runs it).
-target="${QDEV_BENCH_DIR:-$PWD/target/bench}/cargo"
+target="$PWD/target/bench/cargo"
 cargo build --quiet --release --manifest-path bench/Cargo.toml --target-dir "$target"
 cargo build --quiet --manifest-path bench/Cargo.toml --target-dir "$target"
 

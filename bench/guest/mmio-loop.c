@@ -3,9 +3,10 @@
  * Guest side of the end-to-end benchmark (built with gcc -static, run
  * inside the Linux guest under TCG):
  *
- *   mmio-loop VENDOR DEVICE ITERATIONS
+ *   mmio-loop VENDOR DEVICE ITERATIONS [INDEX]
  *
- * finds the PCI function VENDOR:DEVICE in sysfs, maps its BAR 0 through
+ * finds the PCI function VENDOR:DEVICE in sysfs (the INDEXth one, 0 by
+ * default, in the order of their sysfs names), maps its BAR 0 through
  * resource0 (uncached, as /dev/mem would), and runs ITERATIONS times the
  * register mix of the dispatch benchmark:
  *
@@ -43,10 +44,17 @@ static unsigned long read_hex(const char *dir, const char *file)
     return strtoul(buf, NULL, 0);
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
 int main(int argc, char **argv)
 {
-    unsigned long vendor, device, iters, i;
+    unsigned long vendor, device, iters, i, index = 0, seen = 0;
     char dir[512] = "", path[600];
+    char names[64][256];
+    int nnames = 0, k;
     struct dirent *e;
     DIR *d;
     int fd;
@@ -54,33 +62,40 @@ int main(int argc, char **argv)
     struct timespec t0, t1;
     uint32_t sum = 0;
 
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s VENDOR DEVICE ITERATIONS\n", argv[0]);
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: %s VENDOR DEVICE ITERATIONS [INDEX]\n", argv[0]);
         return 1;
     }
     vendor = strtoul(argv[1], NULL, 0);
     device = strtoul(argv[2], NULL, 0);
     iters = strtoul(argv[3], NULL, 0);
+    if (argc == 5) {
+        index = strtoul(argv[4], NULL, 0);
+    }
 
     d = opendir("/sys/bus/pci/devices");
     if (!d) {
         perror("/sys/bus/pci/devices");
         return 1;
     }
-    while ((e = readdir(d))) {
-        char cand[512];
-        if (e->d_name[0] == '.') {
-            continue;
-        }
-        snprintf(cand, sizeof(cand), "/sys/bus/pci/devices/%s", e->d_name);
-        if (read_hex(cand, "vendor") == vendor &&
-            read_hex(cand, "device") == device) {
-            snprintf(dir, sizeof(dir), "%s", cand);
+    while ((e = readdir(d)) && nnames < 64) {
+        if (e->d_name[0] != '.') {
+            snprintf(names[nnames++], sizeof(names[0]), "%s", e->d_name);
         }
     }
     closedir(d);
+    qsort(names, nnames, sizeof(names[0]), by_name);
+    for (k = 0; k < nnames; k++) {
+        char cand[512];
+        snprintf(cand, sizeof(cand), "/sys/bus/pci/devices/%.255s", names[k]);
+        if (read_hex(cand, "vendor") == vendor &&
+            read_hex(cand, "device") == device && seen++ == index) {
+            snprintf(dir, sizeof(dir), "%s", cand);
+        }
+    }
     if (!dir[0]) {
-        fprintf(stderr, "no PCI device %04lx:%04lx\n", vendor, device);
+        fprintf(stderr, "no PCI device %04lx:%04lx number %lu\n", vendor, device,
+                index);
         return 1;
     }
     snprintf(path, sizeof(path), "%s/resource0", dir);

@@ -57,6 +57,14 @@ pub fn median(v: &[f64]) -> f64 {
     }
 }
 
+/// First and third quartile of `v` (medians of the lower and upper half).
+pub fn quartiles(v: &[f64]) -> (f64, f64) {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let h = (s.len() / 2).max(1);
+    (median(&s[..h]), median(&s[s.len() - h..]))
+}
+
 /// Smallest and largest of `v`.
 pub fn min_max(v: &[f64]) -> (f64, f64) {
     v.iter()
