@@ -25,6 +25,9 @@ const FUNCTIONS: &[&str] = &[
     "object_class_by_name",
     "object_class_property_set_description",
     "object_resolve_path",
+    "object_get_canonical_path",
+    // the big QEMU lock
+    "bql_locked",
     // qdev, properties, reset, GPIO lines
     "device_class_set_props_n",
     "device_class_set_legacy_reset",
@@ -54,6 +57,9 @@ const FUNCTIONS: &[&str] = &[
     "memory_region_add_subregion_overlap",
     "memory_region_del_subregion",
     "memory_region_size",
+    "memory_region_find",
+    "memory_region_unref",
+    "memory_region_name",
     "get_system_memory",
     "get_system_io",
     "address_space_rw",

@@ -2,6 +2,7 @@
 /* The QEMU APIs device modules use; bindgen reads this with the SDK's flags. */
 #include "qemu/osdep.h"
 #include "qemu/module.h"
+#include "qemu/main-loop.h"
 #include "qemu/log.h"
 #include "qemu/timer.h"
 #include "qemu/error-report.h"

@@ -417,16 +417,22 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
         }
         None => quote!(::core::result::Result::Ok(())),
     };
-    // Migratable state: every field register in declaration order, then
-    // the device's own `save`/`load` hooks.
-    let reg_fields: Vec<&Ident> = model
-        .regs
-        .iter()
-        .filter_map(|r| match &r.storage {
-            Storage::Field(f) => Some(f),
-            Storage::Methods => None,
-        })
-        .collect();
+    // Migratable state: the migrated fields in declaration order (each
+    // through `Migrate`, reported at its type when that is missing), then
+    // the device's own `save`/`load` hooks, then `post_load`.
+    let (version, minimum_version) = (d.version.0, d.minimum_version.0);
+    let save_fields = model.migrated.iter().map(|m| {
+        let f = &m.field;
+        quote_spanned!(m.span=> ::qdev_runtime::state::save_field(&self.#f, w);)
+    });
+    let load_fields = model.migrated.iter().map(|m| {
+        let f = &m.field;
+        let load = quote_spanned!(m.span=> ::qdev_runtime::state::load_field(&mut self.#f, r)?;);
+        match m.since {
+            1 => load,
+            since => quote!(if version >= #since { #load }),
+        }
+    });
     let save_hook = d.hooks.save.as_ref().map(|h| {
         let h = typed_hook(h, quote!(fn(&Self, &mut ::qdev_runtime::StateWriter)));
         quote!(#h(self, w);)
@@ -442,6 +448,13 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
             ),
         );
         quote!(#h(self, r)?;)
+    });
+    let post_load_hook = d.hooks.post_load.as_ref().map(|h| {
+        let h = typed_hook(
+            h,
+            quote!(fn(&mut Self, u32) -> ::core::result::Result<(), ::qdev_runtime::Error>),
+        );
+        quote!(#h(self, version)?;)
     });
     let unrealize_hook = d.hooks.unrealize.as_ref().map(|h| {
         let h = typed_hook(h, quote!(fn(&mut Self)));
@@ -511,6 +524,7 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
     // Service handles, and the methods their events call.
     let mut timer_arms = Vec::new();
     let mut chardev_names = Vec::new();
+    let mut chardev_required = Vec::new();
     let (mut can_arms, mut rx_arms, mut ev_arms) = (Vec::new(), Vec::new(), Vec::new());
     for sf in &model.services {
         let f = &sf.field;
@@ -527,6 +541,7 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
             Service::System => line_inits.push(quote!(#f: wiring.system(),)),
             Service::Chardev {
                 name,
+                required,
                 receive,
                 can_receive,
                 event,
@@ -534,6 +549,7 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
                 let i = chardev_names.len();
                 let iu = i as u32;
                 chardev_names.push(lit(name));
+                chardev_required.push(*required);
                 line_inits.push(quote!(#f: wiring.chardev(#i),));
                 if let (Some(rx), Some(can)) = (receive, can_receive) {
                     let rx = typed_hook(rx, quote!(fn(&mut Self, &[u8])));
@@ -786,6 +802,9 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
                 gpio_in: &[#(#gpio_in_descs),*],
                 timers: #timer_count,
                 chardevs: &[#(#chardev_names),*],
+                required_chardevs: &[#(#chardev_required),*],
+                version: #version,
+                minimum_version: #minimum_version,
             };
 
             type Props = #props_ident;
@@ -844,17 +863,19 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
 
             fn save_state(&self, w: &mut ::qdev_runtime::StateWriter) {
                 let _ = &w;
-                #( ::qdev_runtime::state::save_register(&self.#reg_fields, w); )*
+                #(#save_fields)*
                 #save_hook
             }
 
             fn load_state(
                 &mut self,
                 r: &mut ::qdev_runtime::StateReader<'_>,
+                version: u32,
             ) -> ::core::result::Result<(), ::qdev_runtime::Error> {
-                let _ = &r;
-                #( ::qdev_runtime::state::load_register(&mut self.#reg_fields, r)?; )*
+                let _ = (&r, version);
+                #(#load_fields)*
                 #load_hook
+                #post_load_hook
                 ::core::result::Result::Ok(())
             }
 

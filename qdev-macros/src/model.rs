@@ -79,6 +79,8 @@ pub struct Hooks {
     pub save: Option<ExprPath>,
     /// Reads it back: `fn(&mut self, &mut StateReader) -> Result<(), Error>`.
     pub load: Option<ExprPath>,
+    /// After the state is loaded: `fn(&mut self, u32) -> Result<(), Error>`.
+    pub post_load: Option<ExprPath>,
 }
 
 pub struct GpioIn {
@@ -96,6 +98,10 @@ pub struct Device {
     pub hooks: Hooks,
     pub gpio_in: Vec<GpioIn>,
     pub method_regs: Vec<Register>,
+    /// Migration stream version (`version = N`) and its span.
+    pub version: (u32, Span),
+    /// The oldest version the device loads (`minimum_version = N`).
+    pub minimum_version: (u32, Span),
 }
 
 /// Where a register's value lives.
@@ -149,6 +155,10 @@ pub struct Register {
     pub fields: Vec<FieldSpec>,
     /// Access sizes (bytes) the register accepts; `None`: any size inside it.
     pub sizes: Option<(Vec<u32>, Span)>,
+    /// `migrate = false`: not saved for migration (with its span).
+    pub migrate: (bool, Option<Span>),
+    /// `since = N`: first migration stream version holding the register.
+    pub since: (u32, Option<Span>),
     pub doc: String,
     pub span: Span,
 }
@@ -191,6 +201,8 @@ pub enum Service {
     System,
     Chardev {
         name: String,
+        /// `required`: realize fails when no chardev is given.
+        required: bool,
         receive: Option<ExprPath>,
         can_receive: Option<ExprPath>,
         event: Option<ExprPath>,
@@ -216,8 +228,22 @@ pub struct Model {
     pub props: Vec<Property>,
     pub lines: Vec<LineField>,
     pub services: Vec<ServiceField>,
-    /// Fields with no attribute: `Default::default()` at instantiate.
+    /// Fields with no attribute (or only `#[state]`): `Default::default()`
+    /// at instantiate.
     pub plain: Vec<(Ident, Span)>,
+    /// What is saved for migration, in declaration order.
+    pub migrated: Vec<Migrated>,
+}
+
+/// A field saved for migration.
+pub struct Migrated {
+    pub field: Ident,
+    /// The first stream version holding it.
+    pub since: u32,
+    /// Where a missing `Migrate` implementation is reported (the type).
+    pub span: Span,
+    /// Where `since` was given.
+    pub since_span: Option<Span>,
 }
 
 fn lit_u64(e: &Expr) -> syn::Result<u64> {
@@ -322,9 +348,12 @@ fn parse_device(args: TokenStream, errors: &mut Errors) -> Device {
             unrealize: None,
             save: None,
             load: None,
+            post_load: None,
         },
         gpio_in: Vec::new(),
         method_regs: Vec::new(),
+        version: (1, Span::call_site()),
+        minimum_version: (1, Span::call_site()),
     };
     let args = match syn::parse2::<Args>(args) {
         Ok(a) => a,
@@ -382,6 +411,11 @@ fn parse_device(args: TokenStream, errors: &mut Errors) -> Device {
                 "unrealize" => dev.hooks.unrealize = Some(expr_path(meta_value(meta)?)?),
                 "save" => dev.hooks.save = Some(expr_path(meta_value(meta)?)?),
                 "load" => dev.hooks.load = Some(expr_path(meta_value(meta)?)?),
+                "post_load" => dev.hooks.post_load = Some(expr_path(meta_value(meta)?)?),
+                "version" => dev.version = (version_number(meta_value(meta)?)?, meta.span()),
+                "minimum_version" => {
+                    dev.minimum_version = (version_number(meta_value(meta)?)?, meta.span())
+                }
                 "gpio_in" => dev.gpio_in.push(parse_gpio_in(meta)?),
                 "register" => dev.method_regs.push(parse_method_register(meta)?),
                 _ => {
@@ -389,7 +423,8 @@ fn parse_device(args: TokenStream, errors: &mut Errors) -> Device {
                         meta.span(),
                         format!(
                             "unknown argument `{k}`; expected name, desc, sysbus, pci(...), \
-                             region(...), register(...), gpio_in(...), realize, reset, unrealize, save or load"
+                             region(...), register(...), gpio_in(...), realize, reset, unrealize, save, load, \
+                             post_load, version or minimum_version"
                         ),
                     ))
                 }
@@ -613,8 +648,21 @@ fn new_register(name: String, storage: Storage, width: u32, span: Span) -> Regis
         read_method: None,
         fields: Vec::new(),
         sizes: None,
+        migrate: (true, None),
+        since: (1, None),
         doc: String::new(),
         span,
+    }
+}
+
+/// A migration stream version: an integer from 1.
+fn version_number(e: &Expr) -> syn::Result<u32> {
+    match lit_u64(e)? {
+        v @ 1..=0x7fff_ffff => Ok(v as u32),
+        _ => Err(syn::Error::new(
+            e.span(),
+            "a migration version is an integer from 1",
+        )),
     }
 }
 
@@ -691,6 +739,17 @@ fn reg_arg(r: &mut Register, m: &Meta, have_offset: &mut bool) -> syn::Result<()
             }
             r.sizes = Some((sizes, m.span()));
         }
+        "migrate" => {
+            let v = meta_value(m)?;
+            let b = match v {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Bool(b), ..
+                }) => b.value,
+                _ => return Err(syn::Error::new(v.span(), "expected `true` or `false`")),
+            };
+            r.migrate = (b, Some(m.span()));
+        }
+        "since" => r.since = (version_number(meta_value(m)?)?, Some(m.span())),
         k if ACCESS_KINDS.contains(&k) => {
             r.masks
                 .push((k.to_string(), lit_u64(meta_value(m)?)?, m.span()));
@@ -702,7 +761,7 @@ fn reg_arg(r: &mut Register, m: &Meta, have_offset: &mut bool) -> syn::Result<()
                 "unknown register argument `{k}`; expected offset, access, reset, name, region, \
                      count, stride, sizes, field(...), reserved, unimplemented, before_write, \
                      write (after_write), after_read, read and width (method registers), \
-                     or a bit mask per access kind ({})",
+                     migrate, since, or a bit mask per access kind ({})",
                 ACCESS_KINDS.join(", ")
             ),
             ))
@@ -906,7 +965,7 @@ fn is_irq(ty: &Type) -> Option<Option<u64>> {
 }
 
 const OUR_ATTRS: &[&str] = &[
-    "reg", "property", "irq", "gpio_out", "timer", "dma", "msi", "chardev", "system",
+    "reg", "property", "irq", "gpio_out", "timer", "dma", "msi", "chardev", "system", "state",
 ];
 
 fn type_is(ty: &Type, name: &str) -> bool {
@@ -936,6 +995,7 @@ pub fn parse(
         lines: Vec::new(),
         services: Vec::new(),
         plain: Vec::new(),
+        migrated: Vec::new(),
     };
     let syn::Fields::Named(fields) = &mut item.fields else {
         return Err(syn::Error::new(
@@ -958,12 +1018,37 @@ pub fn parse(
         if ours.len() > 1 {
             errors.add(
                 &ours[1],
-                "a field takes one of #[reg], #[property], #[irq], #[gpio_out], #[timer], #[dma], #[msi], #[chardev]",
+                "a field takes one of #[reg], #[property], #[irq], #[gpio_out], #[timer], #[dma], #[msi], #[chardev], #[system], #[state] \
+                 (a register opts out of migration with #[reg(..., migrate = false)])",
             );
         }
-        let Some(attr) = ours.into_iter().next() else {
-            model.plain.push((ident, field.ty.span()));
-            continue;
+        let ty_span = field.ty.span();
+        let attr = match ours.into_iter().next() {
+            None => {
+                model.migrated.push(Migrated {
+                    field: ident.clone(),
+                    since: 1,
+                    span: ty_span,
+                    since_span: None,
+                });
+                model.plain.push((ident, ty_span));
+                continue;
+            }
+            Some(a) if a.path().is_ident("state") => {
+                match parse_state(&a) {
+                    Ok(None) => {}
+                    Ok(Some((since, since_span))) => model.migrated.push(Migrated {
+                        field: ident.clone(),
+                        since,
+                        span: ty_span,
+                        since_span,
+                    }),
+                    Err(e) => errors.push(e),
+                }
+                model.plain.push((ident, ty_span));
+                continue;
+            }
+            Some(a) => a,
         };
         let r: syn::Result<()> = (|| {
             let args: Vec<Meta> = match &attr.meta {
@@ -1031,6 +1116,14 @@ pub fn parse(
                         ))
                     }
                     _ => {}
+                }
+                if r.migrate.0 {
+                    model.migrated.push(Migrated {
+                        field: ident.clone(),
+                        since: r.since.0,
+                        span: ty_span,
+                        since_span: r.since.1,
+                    });
                 }
                 model.regs.push(r);
             } else if attr.path().is_ident("property") {
@@ -1155,13 +1248,21 @@ pub fn parse(
                     _ => {
                         let (mut name, mut receive, mut can_receive, mut event) =
                             ("chardev".to_string(), None, None, None);
+                        let mut required = false;
                         for m in &args {
                             match key(m).as_str() {
+                                "required" if matches!(m, Meta::Path(_)) => required = true,
+                                "required" => {
+                                    return Err(syn::Error::new(
+                                        m.span(),
+                                        "`required` is a flag: write #[chardev(required, ...)]",
+                                    ))
+                                }
                                 "name" => name = lit_str(meta_value(m)?)?,
                                 "receive" => receive = Some(expr_path(meta_value(m)?)?),
                                 "can_receive" => can_receive = Some(expr_path(meta_value(m)?)?),
                                 "event" => event = Some(expr_path(meta_value(m)?)?),
-                                k => return Err(syn::Error::new(m.span(), format!("unknown chardev argument `{k}`; expected name, receive, can_receive or event"))),
+                                k => return Err(syn::Error::new(m.span(), format!("unknown chardev argument `{k}`; expected name, required, receive, can_receive or event"))),
                             }
                         }
                         if receive.is_some() != can_receive.is_some() {
@@ -1169,12 +1270,21 @@ pub fn parse(
                         }
                         Service::Chardev {
                             name,
+                            required,
                             receive,
                             can_receive,
                             event,
                         }
                     }
                 };
+                if matches!(kind, Service::Timer { .. }) {
+                    model.migrated.push(Migrated {
+                        field: ident.clone(),
+                        since: 1,
+                        span: ty_span,
+                        since_span: None,
+                    });
+                }
                 model.services.push(ServiceField {
                     field: ident.clone(),
                     kind,
@@ -1207,6 +1317,12 @@ pub fn parse(
                     }
                     Line::GpioOut(name)
                 };
+                model.migrated.push(Migrated {
+                    field: ident.clone(),
+                    since: 1,
+                    span: ty_span,
+                    since_span: None,
+                });
                 model.lines.push(LineField {
                     field: ident.clone(),
                     kind,
@@ -1221,6 +1337,38 @@ pub fn parse(
     }
     model.regs.append(&mut model.device.method_regs);
     Ok(model)
+}
+
+/// `#[state]` (saved, the default), `#[state(skip)]` (not saved: `None`)
+/// or `#[state(since = N)]` (saved from stream version N).
+#[allow(clippy::type_complexity)]
+fn parse_state(attr: &syn::Attribute) -> syn::Result<Option<(u32, Option<Span>)>> {
+    let args: Vec<Meta> = match &attr.meta {
+        Meta::Path(_) => return Ok(Some((1, None))),
+        _ => attr.parse_args::<Args>()?.0.into_iter().collect(),
+    };
+    let mut since = (1, None);
+    let mut skip = None;
+    for m in &args {
+        match (key(m).as_str(), m) {
+            ("skip", Meta::Path(_)) => skip = Some(m.span()),
+            ("since", _) => since = (version_number(meta_value(m)?)?, Some(m.span())),
+            (k, _) => {
+                return Err(syn::Error::new(
+                    m.span(),
+                    format!("unknown state argument `{k}`; expected skip or since = N"),
+                ))
+            }
+        }
+    }
+    match skip {
+        Some(s) if args.len() > 1 => Err(syn::Error::new(
+            s,
+            "a skipped field is not saved: `since` does not apply",
+        )),
+        Some(_) => Ok(None),
+        None => Ok(Some(since)),
+    }
 }
 
 /// A helper to make string literals for generated code.

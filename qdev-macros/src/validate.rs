@@ -3,7 +3,7 @@
 //! mistake is a compile error at the attribute that makes it, and all of
 //! them are reported together.
 
-use crate::model::{Bus, Errors, Model, Region, Register};
+use crate::model::{Bus, Errors, Model, Region, Register, Storage};
 
 /// A region with its final size and registers assigned.
 pub struct CheckedRegion<'a> {
@@ -34,6 +34,38 @@ fn width_mask(width: u32) -> u64 {
 
 pub fn check<'a>(model: &'a Model, errors: &mut Errors) -> Vec<CheckedRegion<'a>> {
     let d = &model.device;
+
+    // Migration versions: a field is added in a version the device has.
+    if d.minimum_version.0 > d.version.0 {
+        errors.add(
+            d.minimum_version.1,
+            format!(
+                "minimum_version = {} is above the device's version = {}",
+                d.minimum_version.0, d.version.0
+            ),
+        );
+    }
+    for m in &model.migrated {
+        if m.since > d.version.0 {
+            errors.add(
+                m.since_span.unwrap_or(m.span),
+                format!(
+                    "since = {} is above the device's migration version ({}): \
+                     raise it with #[qemu_device(..., version = {})]",
+                    m.since, d.version.0, m.since
+                ),
+            );
+        }
+    }
+    for r in &model.regs {
+        if let (Storage::Methods, Some(s)) = (&r.storage, r.migrate.1.or(r.since.1)) {
+            errors.add(
+                s,
+                "`migrate` and `since` apply to register fields: a method register's state \
+                 lives in the device's fields, which are migrated themselves",
+            );
+        }
+    }
 
     // Property names: unique, and not the runtime's own placement
     // properties of sysbus devices.
@@ -293,7 +325,7 @@ pub fn check<'a>(model: &'a Model, errors: &mut Errors) -> Vec<CheckedRegion<'a>
                 ),
             );
         }
-        if matches!(reg.storage, crate::model::Storage::Field(_)) {
+        if matches!(reg.storage, Storage::Field(_)) {
             let mut writable = reg
                 .masks
                 .iter()

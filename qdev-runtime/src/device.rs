@@ -175,6 +175,12 @@ pub struct DeviceDescriptor {
     pub timers: u32,
     /// Chardev frontends, by property name.
     pub chardevs: &'static [&'static str],
+    /// Which chardevs must be given (`#[chardev(required)]`), by index.
+    pub required_chardevs: &'static [bool],
+    /// The version of the migration stream (`version = N`, default 1).
+    pub version: u32,
+    /// The oldest stream version the device can load (`minimum_version`).
+    pub minimum_version: u32,
 }
 
 impl DeviceDescriptor {
@@ -254,16 +260,21 @@ pub trait Device: Sized + 'static {
         let _ = (group, line, level);
     }
 
-    /// Writes the device's migratable state: every register, then what
-    /// the device's `save` hook adds.
+    /// Writes the device's migratable state at
+    /// [`DeviceDescriptor::version`]: its migrated fields in declaration
+    /// order (registers, fields without an attribute, line levels, timers),
+    /// then what the device's `save` hook adds.
     fn save_state(&self, w: &mut crate::StateWriter) {
         let _ = w;
     }
 
-    /// Reads back what [`Device::save_state`] wrote (on the destination of a
-    /// migration, or when a snapshot is loaded).
-    fn load_state(&mut self, r: &mut crate::StateReader<'_>) -> Result<(), Error> {
-        let _ = r;
+    /// Reads back what [`Device::save_state`] wrote at `version` (between
+    /// [`DeviceDescriptor::minimum_version`] and
+    /// [`DeviceDescriptor::version`]) on the destination of a migration or
+    /// when a snapshot is loaded; fields added after `version` keep their
+    /// reset values. Then runs the device's `post_load` hook.
+    fn load_state(&mut self, r: &mut crate::StateReader<'_>, version: u32) -> Result<(), Error> {
+        let _ = (r, version);
         Ok(())
     }
 

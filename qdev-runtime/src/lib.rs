@@ -75,7 +75,7 @@ pub use lines::{Irq, LineRef, Wiring};
 pub use msi::{Msi, MsiMode};
 pub use qdev_macros::qemu_device;
 pub use regs::{Access, Semantics};
-pub use state::{StateReader, StateWriter};
+pub use state::{Migrate, StateReader, StateWriter};
 pub use system::{System, SystemRequest};
 pub use timer::Timer;
 

@@ -116,6 +116,21 @@ impl Irq {
     }
 }
 
+/// The level the device drove is migrated; loading it does not drive the
+/// line again (the interrupt controller on the other side restores its own
+/// state), so [`Irq::level`] is right on the destination.
+impl crate::Migrate for Irq {
+    fn save(&self, w: &mut crate::StateWriter) {
+        w.put_bool(self.level.get());
+    }
+    fn load(&mut self, r: &mut crate::StateReader<'_>) -> Result<(), crate::Error> {
+        let mut level = false;
+        crate::Migrate::load(&mut level, r)?;
+        self.level.set(level);
+        Ok(())
+    }
+}
+
 /// What a backend binds a device's handles to.
 pub(crate) trait Binder {
     fn line(&mut self, which: LineRef) -> Sink;

@@ -451,8 +451,8 @@ impl<T: Device> MockDevice<T> {
         }
     }
 
-    /// The device's migratable state, as QEMU would save it (registers,
-    /// then the device's `save` hook).
+    /// The device's migratable state, as QEMU would save it (its migrated
+    /// fields, line levels and timers, then the device's `save` hook).
     pub fn save_state(&self) -> Vec<u8> {
         let mut w = crate::StateWriter::new();
         self.dev.save_state(&mut w);
@@ -460,9 +460,26 @@ impl<T: Device> MockDevice<T> {
     }
 
     /// Loads state from [`MockDevice::save_state`], as a migration's
-    /// destination does.
+    /// destination does (the device should be fresh or reset, as QEMU's
+    /// destination is); runs the device's `post_load` hook.
     pub fn load_state(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        self.dev.load_state(&mut crate::StateReader::new(bytes))
+        self.load_state_version(bytes, T::DESCRIPTOR.version)
+    }
+
+    /// Loads state that an older version of the device saved at `version`,
+    /// refused (as QEMU refuses it) below the device's `minimum_version`
+    /// or above its `version`.
+    pub fn load_state_version(&mut self, bytes: &[u8], version: u32) -> Result<(), Error> {
+        let d = T::DESCRIPTOR;
+        if version < d.minimum_version || version > d.version {
+            return Err(Error::new(format!(
+                "{}: cannot load state of version {version}: this device loads versions {} to {}",
+                d.name, d.minimum_version, d.version
+            )));
+        }
+        let mut r = crate::StateReader::new(bytes);
+        self.dev.load_state(&mut r, version)?;
+        crate::state::all_read(&r)
     }
 
     /// The virtual clock, in ns.

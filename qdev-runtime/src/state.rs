@@ -122,73 +122,241 @@ impl<'a> StateReader<'a> {
     }
 }
 
-/// Register values as the generated code saves them.
-pub trait RegisterState: Copy {
+/// A value `#[qemu_device]` can save for migration and snapshots, and
+/// read back on the destination.
+///
+/// Every register field and every field without an attribute is migrated
+/// through this trait (opt out with `#[reg(..., migrate = false)]` or
+/// `#[state(skip)]`); so are `#[irq]`/`#[gpio_out]` lines (their level)
+/// and `#[timer]`s (deadline and period: they are re-armed on the
+/// destination). Implemented for the integers, `bool`, `char`, `String`,
+/// arrays, `Vec`, `VecDeque`, `Option` and pairs of these; implement it for
+/// a type of your own with [`StateWriter`]'s `put_*` and [`StateReader`]'s
+/// `get_*`:
+///
+/// ```
+/// use qdev_runtime::{Error, Migrate, StateReader, StateWriter};
+///
+/// #[derive(Default)]
+/// enum Phase { #[default] Idle, Busy(u32) }
+///
+/// impl Migrate for Phase {
+///     fn save(&self, w: &mut StateWriter) {
+///         match self {
+///             Phase::Idle => w.put_u8(0),
+///             Phase::Busy(n) => { w.put_u8(1); w.put_u32(*n) }
+///         }
+///     }
+///     fn load(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
+///         *self = match r.get_u8()? {
+///             0 => Phase::Idle,
+///             1 => Phase::Busy(r.get_u32()?),
+///             t => return Err(Error::new(format!("bad phase tag {t}"))),
+///         };
+///         Ok(())
+///     }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be migrated: qdev_runtime::Migrate is not implemented for it",
+    label = "this field is saved for migration and snapshots",
+    note = "implement qdev_runtime::Migrate for the type, or mark the field #[state(skip)] if the device rebuilds it (then a post_load hook may recompute it)"
+)]
+pub trait Migrate {
     /// Writes the value.
-    fn save(self, w: &mut StateWriter);
-    /// Reads a value.
-    fn load(r: &mut StateReader<'_>) -> Result<Self, Error>;
+    fn save(&self, w: &mut StateWriter);
+    /// Reads it back (into a value that holds its reset state).
+    fn load(&mut self, r: &mut StateReader<'_>) -> Result<(), Error>;
 }
 
-macro_rules! register_state {
-    ($($t:ty => $put:ident, $get:ident;)*) => {$(
-        impl RegisterState for $t {
-            fn save(self, w: &mut StateWriter) {
-                w.$put(self)
+macro_rules! migrate_int {
+    ($($t:ty => $put:ident, $get:ident as $wire:ty;)*) => {$(
+        impl Migrate for $t {
+            fn save(&self, w: &mut StateWriter) {
+                w.$put(*self as $wire)
             }
-            fn load(r: &mut StateReader<'_>) -> Result<Self, Error> {
-                r.$get()
+            fn load(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
+                *self = r.$get()? as $t;
+                Ok(())
             }
         }
     )*};
 }
-register_state! {
-    u8 => put_u8, get_u8;
-    u16 => put_u16, get_u16;
-    u32 => put_u32, get_u32;
-    u64 => put_u64, get_u64;
+migrate_int! {
+    u8 => put_u8, get_u8 as u8;
+    u16 => put_u16, get_u16 as u16;
+    u32 => put_u32, get_u32 as u32;
+    u64 => put_u64, get_u64 as u64;
+    i8 => put_u8, get_u8 as u8;
+    i16 => put_u16, get_u16 as u16;
+    i32 => put_u32, get_u32 as u32;
+    i64 => put_u64, get_u64 as u64;
 }
 
-/// A register field or register array, as the generated code saves it.
-pub trait SaveRegister {
-    /// Writes it.
-    fn save_into(&self, w: &mut StateWriter);
-    /// Reads it back.
-    fn load_from(&mut self, r: &mut StateReader<'_>) -> Result<(), Error>;
-}
-
-impl<T: RegisterState> SaveRegister for T {
-    fn save_into(&self, w: &mut StateWriter) {
-        self.save(w)
+impl Migrate for usize {
+    fn save(&self, w: &mut StateWriter) {
+        w.put_u64(*self as u64)
     }
-    fn load_from(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
-        *self = T::load(r)?;
+    fn load(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
+        let v = r.get_u64()?;
+        *self = usize::try_from(v)
+            .map_err(|_| Error::new(format!("saved size {v} does not fit this host")))?;
         Ok(())
     }
 }
 
-impl<T: RegisterState, const N: usize> SaveRegister for [T; N] {
-    fn save_into(&self, w: &mut StateWriter) {
+impl Migrate for bool {
+    fn save(&self, w: &mut StateWriter) {
+        w.put_bool(*self)
+    }
+    fn load(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
+        *self = match r.get_u8()? {
+            0 => false,
+            1 => true,
+            b => return Err(Error::new(format!("saved bool is {b}, not 0 or 1"))),
+        };
+        Ok(())
+    }
+}
+
+impl Migrate for char {
+    fn save(&self, w: &mut StateWriter) {
+        w.put_u32(u32::from(*self))
+    }
+    fn load(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
+        let v = r.get_u32()?;
+        *self = char::from_u32(v)
+            .ok_or_else(|| Error::new(format!("saved char {v:#x} is not a character")))?;
+        Ok(())
+    }
+}
+
+impl Migrate for String {
+    fn save(&self, w: &mut StateWriter) {
+        w.put_bytes(self.as_bytes())
+    }
+    fn load(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
+        *self = std::str::from_utf8(r.get_bytes()?)
+            .map_err(|e| Error::new(format!("saved string is not UTF-8: {e}")))?
+            .to_string();
+        Ok(())
+    }
+}
+
+impl<T: Migrate, const N: usize> Migrate for [T; N] {
+    fn save(&self, w: &mut StateWriter) {
         for v in self {
             v.save(w);
         }
     }
-    fn load_from(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
+    fn load(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
         for v in self.iter_mut() {
-            *v = T::load(r)?;
+            v.load(r)?;
         }
         Ok(())
     }
 }
 
-/// Saves a register field (generated code).
-pub fn save_register<R: SaveRegister>(reg: &R, w: &mut StateWriter) {
-    reg.save_into(w)
+/// Reads a length-prefixed sequence into `push`, never trusting the
+/// saved length for an allocation larger than the bytes that are left.
+fn load_seq<T: Migrate + Default>(
+    r: &mut StateReader<'_>,
+    mut push: impl FnMut(T),
+) -> Result<(), Error> {
+    let n = r.get_u32()?;
+    for _ in 0..n {
+        let mut v = T::default();
+        v.load(r)?;
+        push(v);
+    }
+    Ok(())
 }
 
-/// Loads a register field (generated code).
-pub fn load_register<R: SaveRegister>(reg: &mut R, r: &mut StateReader<'_>) -> Result<(), Error> {
-    reg.load_from(r)
+impl<T: Migrate + Default> Migrate for Vec<T> {
+    fn save(&self, w: &mut StateWriter) {
+        w.put_u32(self.len() as u32);
+        for v in self {
+            v.save(w);
+        }
+    }
+    fn load(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
+        self.clear();
+        load_seq(r, |v| self.push(v))
+    }
+}
+
+impl<T: Migrate + Default> Migrate for std::collections::VecDeque<T> {
+    fn save(&self, w: &mut StateWriter) {
+        w.put_u32(self.len() as u32);
+        for v in self {
+            v.save(w);
+        }
+    }
+    fn load(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
+        self.clear();
+        load_seq(r, |v| self.push_back(v))
+    }
+}
+
+impl<T: Migrate + Default> Migrate for Option<T> {
+    fn save(&self, w: &mut StateWriter) {
+        match self {
+            None => w.put_u8(0),
+            Some(v) => {
+                w.put_u8(1);
+                v.save(w);
+            }
+        }
+    }
+    fn load(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
+        *self = match r.get_u8()? {
+            0 => None,
+            1 => {
+                let mut v = T::default();
+                v.load(r)?;
+                Some(v)
+            }
+            t => return Err(Error::new(format!("saved Option tag is {t}, not 0 or 1"))),
+        };
+        Ok(())
+    }
+}
+
+impl<A: Migrate, B: Migrate> Migrate for (A, B) {
+    fn save(&self, w: &mut StateWriter) {
+        self.0.save(w);
+        self.1.save(w);
+    }
+    fn load(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
+        self.0.load(r)?;
+        self.1.load(r)
+    }
+}
+
+/// The error for state left over after a device read its own (saved by
+/// another version of the device).
+pub(crate) fn all_read(r: &StateReader<'_>) -> Result<(), Error> {
+    match r.remaining() {
+        0 => Ok(()),
+        n => Err(Error::new(format!(
+            "{n} bytes of device state left over (saved by another version of the device?)"
+        ))),
+    }
+}
+
+/// Saves a field (generated code).
+#[doc(hidden)]
+pub fn save_field<M: Migrate + ?Sized>(field: &M, w: &mut StateWriter) {
+    field.save(w)
+}
+
+/// Loads a field (generated code).
+#[doc(hidden)]
+pub fn load_field<M: Migrate + ?Sized>(
+    field: &mut M,
+    r: &mut StateReader<'_>,
+) -> Result<(), Error> {
+    field.load(r)
 }
 
 #[cfg(test)]

@@ -122,11 +122,32 @@ impl Timer {
         self.deadline_ns().is_some()
     }
 
+    /// The period of a periodic timer.
+    pub fn period_ns(&self) -> Option<u64> {
+        self.state().period.get()
+    }
+
     /// When the timer fires next.
     pub fn deadline_ns(&self) -> Option<u64> {
         match &self.sink {
             TimerSink::Mock(clock, i) => clock.borrow().deadline(*i),
             _ => self.state().deadline.get(),
         }
+    }
+}
+
+/// A timer migrates its deadline and period and is re-armed with them on
+/// the destination (the virtual clock migrates with the machine).
+impl crate::Migrate for Timer {
+    fn save(&self, w: &mut crate::StateWriter) {
+        w.put_u64(self.deadline_ns().unwrap_or(u64::MAX));
+        w.put_u64(self.period_ns().unwrap_or(0));
+    }
+    fn load(&mut self, r: &mut crate::StateReader<'_>) -> Result<(), crate::Error> {
+        let deadline = r.get_u64()?;
+        let period = r.get_u64()?;
+        self.state().period.set((period != 0).then_some(period));
+        self.arm((deadline != u64::MAX).then_some(deadline));
+        Ok(())
     }
 }

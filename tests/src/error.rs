@@ -95,6 +95,14 @@ impl HarnessError {
         }
     }
 
+    /// QEMU's exit status, when the error is that QEMU exited.
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        match self {
+            HarnessError::Exited { status, .. } => *status,
+            _ => None,
+        }
+    }
+
     /// Whether QEMU had exited or dropped its connection.
     pub fn is_exited(&self) -> bool {
         matches!(self, HarnessError::Exited { .. })

@@ -29,7 +29,7 @@
 
 use std::collections::VecDeque;
 
-use qdev_runtime::{qemu_device, CharDev, CharEvent, Error, Irq, StateReader, StateWriter};
+use qdev_runtime::{qemu_device, CharDev, CharEvent, Error, Irq};
 
 /// Depth of the receive FIFO.
 pub const FIFO_DEPTH: usize = 16;
@@ -96,8 +96,7 @@ pub const MSR_DCD: u8 = 0x80;
     register(name = "LSR", offset = 5, width = 8, read = Self::read_lsr),
     register(name = "MSR", offset = 6, width = 8, read = Self::read_msr),
     reset = Self::on_reset,
-    save = Self::save_registers,
-    load = Self::load_registers
+    post_load = Self::check_loaded
 )]
 #[derive(Debug)]
 pub struct Uart16550 {
@@ -122,35 +121,22 @@ pub struct Uart16550 {
     dlm: u8,
     rx: VecDeque<u8>,
     thr_pending: bool,
+    /// Whether a host is connected: the destination's chardev tells its
+    /// own, so this is not migrated.
+    #[state(skip)]
     host_connected: bool,
 }
 
 impl Uart16550 {
-    /// Migration: everything that does not live in a register field.
-    fn save_registers(&self, w: &mut StateWriter) {
-        for v in [self.ier, self.fcr, self.mcr, self.msr, self.dll, self.dlm] {
-            w.put_u8(v);
+    /// Migration: every field but `host_connected` is saved as it is; a
+    /// stream whose FIFO holds more than a 16550A can is refused.
+    fn check_loaded(&mut self, _version: u32) -> Result<(), Error> {
+        if self.rx.len() > FIFO_DEPTH {
+            return Err(Error::new(format!(
+                "the receive FIFO holds {} bytes; a 16550A holds {FIFO_DEPTH}",
+                self.rx.len()
+            )));
         }
-        w.put_bool(self.thr_pending);
-        w.put_bool(self.host_connected);
-        w.put_bytes(&self.rx.iter().copied().collect::<Vec<u8>>());
-    }
-
-    fn load_registers(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
-        for v in [
-            &mut self.ier,
-            &mut self.fcr,
-            &mut self.mcr,
-            &mut self.msr,
-            &mut self.dll,
-            &mut self.dlm,
-        ] {
-            *v = r.get_u8()?;
-        }
-        self.thr_pending = r.get_bool()?;
-        self.host_connected = r.get_bool()?;
-        self.rx = r.get_bytes()?.iter().copied().take(FIFO_DEPTH).collect();
-        self.update_irq();
         Ok(())
     }
 

@@ -29,9 +29,7 @@
 //! not zero. Output pin n follows DATA_OUT bit n, inverted when the
 //! `active-low` property or CTRL.INVERT is set.
 
-use qdev_runtime::{
-    field_enum, guest_error, qemu_device, Error, FieldValue, Irq, StateReader, StateWriter,
-};
+use qdev_runtime::{field_enum, guest_error, qemu_device, Error, FieldValue, Irq};
 
 /// Number of pins the model has room for.
 pub const MAX_PINS: usize = 8;
@@ -61,9 +59,7 @@ field_enum! {
     register(name = "LABEL", region = "info", offset = 0x0, count = 4, read = Self::label_word),
     gpio_in(name = "in", count = 8, handler = Self::input_changed),
     realize = Self::check_properties,
-    reset = Self::after_reset,
-    save = Self::save_inputs,
-    load = Self::load_inputs
+    reset = Self::after_reset
 )]
 #[derive(Debug)]
 pub struct Gpio {
@@ -138,17 +134,6 @@ impl Gpio {
 
     /// Migration: the registers go by themselves; the input levels do not
     /// live in a register.
-    fn save_inputs(&self, w: &mut StateWriter) {
-        w.put_u32(self.inputs);
-    }
-
-    fn load_inputs(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
-        self.inputs = r.get_u32()?;
-        self.drive_outputs(self.data_out);
-        self.update_irq();
-        Ok(())
-    }
-
     fn after_reset(&mut self) {
         self.inputs = 0;
         self.drive_outputs(0);

@@ -27,7 +27,7 @@
 //! ESB_CONFIG bit 5 is set; in free-running mode stage 1 starts again.
 //! Left out, as in QEMU's model: the stage-1 interrupt or SMI.
 
-use qdev_runtime::{qemu_device, Error, StateReader, StateWriter, System, Timer};
+use qdev_runtime::{qemu_device, System, Timer};
 
 /// ESB_CONFIG: do not reboot on timeout.
 pub const CONFIG_NO_REBOOT: u16 = 1 << 5;
@@ -64,9 +64,7 @@ pub const TICK_NS: u64 = 30;
     register(name = "TIMER1", offset = 0x00, read = Self::read_timer1, write = Self::write_timer1),
     register(name = "TIMER2", offset = 0x04, read = Self::read_timer2, write = Self::write_timer2),
     register(name = "RELOAD", offset = 0x0c, width = 16, read = Self::read_reload, write = Self::write_reload),
-    reset = Self::on_reset,
-    save = Self::save_config,
-    load = Self::load_config
+    reset = Self::on_reset
 )]
 #[derive(Debug)]
 pub struct I6300Esb {
@@ -95,45 +93,6 @@ pub struct I6300Esb {
 }
 
 impl I6300Esb {
-    /// Migration: the configuration and counting state (the timer's own
-    /// deadline is carried by the runtime).
-    fn save_config(&self, w: &mut StateWriter) {
-        for b in [
-            self.reboot_enabled,
-            self.clock_1mhz,
-            self.free_run,
-            self.locked,
-            self.enabled,
-            self.timed_out,
-        ] {
-            w.put_bool(b);
-        }
-        w.put_u16(self.int_type);
-        w.put_u32(self.timer1_preload);
-        w.put_u32(self.timer2_preload);
-        w.put_u8(self.stage);
-        w.put_u8(self.unlock_state);
-    }
-
-    fn load_config(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
-        for b in [
-            &mut self.reboot_enabled,
-            &mut self.clock_1mhz,
-            &mut self.free_run,
-            &mut self.locked,
-            &mut self.enabled,
-            &mut self.timed_out,
-        ] {
-            *b = r.get_bool()?;
-        }
-        self.int_type = r.get_u16()?;
-        self.timer1_preload = r.get_u32()?;
-        self.timer2_preload = r.get_u32()?;
-        self.stage = r.get_u8()?;
-        self.unlock_state = r.get_u8()?;
-        Ok(())
-    }
-
     fn on_reset(&mut self) {
         self.timer.stop();
         self.reboot_enabled = true;

@@ -35,6 +35,7 @@ unsafe fn with_device<T: Device, P, R>(
     // SAFETY: see the function's contract; `busy` and `state` are distinct
     // fields, reached through the raw pointer without a reference to the
     // whole instance.
+    super::assert_bql(T::DESCRIPTOR.name, hook);
     unsafe {
         let busy = addr_of_mut!((*inst).busy);
         if *busy {

@@ -5,8 +5,11 @@
 //! config space with `vmstate_pci_device`, its MSI-X table with
 //! `vmstate_msix`); the Rust device's state goes as one length-prefixed
 //! byte buffer that `Device::save_state` writes in `pre_save` and
-//! `Device::load_state` reads in `post_load`, followed by the state of its
-//! timers, which are re-armed on the destination.
+//! `Device::load_state` reads in `post_load` (its migrated fields, line
+//! levels and timers, which re-arm themselves on the destination, then the
+//! device's `save`/`load` and `post_load` hooks). The description carries
+//! the device's `version` and `minimum_version`: QEMU refuses a stream
+//! outside that range, and `load_state` gets the stream's version.
 
 use std::ffi::{c_int, c_void};
 use std::mem::{offset_of, size_of};
@@ -14,8 +17,7 @@ use std::ptr::addr_of_mut;
 
 use qdev_sys as sys;
 
-use super::instance::{Instance, MAX_TIMERS};
-use super::services::timer_arm;
+use super::instance::Instance;
 use super::{data_symbol, leak_cstr, syms};
 use crate::device::{BusKind, Device};
 use crate::state::{StateReader, StateWriter};
@@ -80,8 +82,8 @@ pub(super) fn vmsd<T: Device, P>() -> *const sys::VMStateDescription {
     let fields = Box::leak(fields.into_boxed_slice());
     Box::leak(Box::new(sys::VMStateDescription {
         name: leak_cstr(d.name),
-        version_id: 1,
-        minimum_version_id: 1,
+        version_id: d.version as c_int,
+        minimum_version_id: d.minimum_version as c_int,
         pre_save: Some(pre_save::<T, P>),
         post_save: Some(post_save::<T, P>),
         post_load: Some(post_load::<T, P>),
@@ -92,6 +94,7 @@ pub(super) fn vmsd<T: Device, P>() -> *const sys::VMStateDescription {
 
 unsafe extern "C" fn pre_save<T: Device, P>(opaque: *mut c_void) -> c_int {
     let inst = opaque.cast::<Instance<T, P>>();
+    super::assert_bql(T::DESCRIPTOR.name, "save");
     let mut w = StateWriter::new();
     // SAFETY: QEMU saves our own instance with the BQL held; nothing else
     // runs in the device meanwhile.
@@ -102,11 +105,6 @@ unsafe extern "C" fn pre_save<T: Device, P>(opaque: *mut c_void) -> c_int {
             if let Err(payload) = saved {
                 super::panicked(T::DESCRIPTOR.name, "save", &*payload);
             }
-        }
-        for i in 0..T::DESCRIPTOR.timers as usize {
-            let t = &(*inst).timer_state[i];
-            w.put_u64(t.deadline.get().map_or(u64::MAX, |d| d));
-            w.put_u64(t.period.get().unwrap_or(0));
         }
         let mut bytes = w.into_bytes();
         (*inst).mig_len = bytes.len() as u32;
@@ -127,8 +125,9 @@ unsafe extern "C" fn post_save<T: Device, P>(opaque: *mut c_void) -> c_int {
     0
 }
 
-unsafe extern "C" fn post_load<T: Device, P>(opaque: *mut c_void, _version: c_int) -> c_int {
+unsafe extern "C" fn post_load<T: Device, P>(opaque: *mut c_void, version: c_int) -> c_int {
     let inst = opaque.cast::<Instance<T, P>>();
+    super::assert_bql(T::DESCRIPTOR.name, "load");
     // SAFETY: QEMU allocated `mig_buf` (VMS_ALLOC) with `mig_len` bytes
     // and loads our own instance with the BQL held.
     unsafe {
@@ -139,43 +138,17 @@ unsafe extern "C" fn post_load<T: Device, P>(opaque: *mut c_void, _version: c_in
             std::slice::from_raw_parts(buf, (*inst).mig_len as usize)
         };
         let mut r = StateReader::new(bytes);
-        let mut result = match (*inst).state.assume_init_mut() {
+        let result = match (*inst).state.assume_init_mut() {
             Some(dev) => {
                 match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    dev.load_state(&mut r)
+                    dev.load_state(&mut r, version as u32)
                 })) {
-                    Ok(r) => r,
+                    Ok(loaded) => loaded.and_then(|()| crate::state::all_read(&r)),
                     Err(payload) => super::panicked(T::DESCRIPTOR.name, "load", &*payload),
                 }
             }
             None => Ok(()),
         };
-        for i in 0..(T::DESCRIPTOR.timers as usize).min(MAX_TIMERS) {
-            if result.is_err() {
-                break;
-            }
-            let restore = (|| {
-                let deadline = r.get_u64()?;
-                let period = r.get_u64()?;
-                Ok::<_, crate::Error>((deadline, period))
-            })();
-            match restore {
-                Ok((deadline, period)) => {
-                    let t = &(*inst).timer_state[i];
-                    let deadline = (deadline != u64::MAX).then_some(deadline);
-                    t.deadline.set(deadline);
-                    t.period.set((period != 0).then_some(period));
-                    timer_arm(addr_of_mut!((*inst).timers[i]), deadline);
-                }
-                Err(e) => result = Err(e),
-            }
-        }
-        if result.is_ok() && r.remaining() != 0 {
-            result = Err(crate::Error::new(format!(
-                "{} bytes of device state left over (saved by another version of the device?)",
-                r.remaining()
-            )));
-        }
         if !buf.is_null() {
             syms().g_free(buf.cast());
             (*inst).mig_buf = std::ptr::null_mut();

@@ -289,6 +289,37 @@ pub(crate) fn panicked(device: &str, hook: &str, payload: &(dyn std::any::Any + 
     std::process::exit(1);
 }
 
+/// Debug builds: checks that QEMU entered the device with its big lock
+/// (the BQL) held, as every device callback must be; stops QEMU naming the
+/// device and hook when it was not. Device state is touched only from
+/// these entries (device handles are neither `Send` nor `Sync`), so this
+/// covers every access to it. Release builds skip the check.
+#[inline(always)]
+pub(crate) fn assert_bql(device: &str, hook: &str) {
+    #[cfg(debug_assertions)]
+    {
+        // SAFETY: bql_locked only reads a thread-local flag.
+        if !unsafe { syms().bql_locked() } {
+            bql_not_held(device, hook);
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = (device, hook);
+}
+
+#[cfg(debug_assertions)]
+#[cold]
+#[inline(never)]
+fn bql_not_held(device: &str, hook: &str) -> ! {
+    let msg = CString::new(format!(
+        "qdev: device {device} entered in its {hook} hook without QEMU's big lock held; stopping QEMU"
+    ))
+    .unwrap_or_default();
+    // SAFETY: "%s" with one NUL-terminated string.
+    unsafe { (syms().error_report)(c"%s".as_ptr(), msg.as_ptr()) };
+    std::process::abort();
+}
+
 /// Sets `*errp` to an error with `msg`, as `error_setg` does.
 pub(crate) fn set_error(errp: *mut *mut sys::Error, msg: &str) {
     let msg = CString::new(msg.replace('\0', "\\0")).expect("NULs replaced");

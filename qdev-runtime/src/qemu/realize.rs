@@ -123,6 +123,22 @@ unsafe fn realize_common<T: Device, P>(
     let d = T::DESCRIPTOR;
     let s = syms();
     let obj = inst.cast::<sys::Object>();
+    for (i, name) in d.chardevs.iter().enumerate() {
+        // SAFETY: the chardev properties were set before realize; the
+        // backend cell lives in the instance.
+        let connected =
+            unsafe { s.qemu_chr_fe_backend_connected(addr_of_mut!((*inst).chardevs[i])) };
+        if d.required_chardevs.get(i) == Some(&true) && !connected {
+            set_error(
+                errp,
+                &format!(
+                    "property '{name}' is required: give the device a chardev \
+                     (-chardev socket,id=ID,... and {name}=ID)"
+                ),
+            );
+            return false;
+        }
+    }
     // SAFETY: see the function's contract; each object below is
     // initialized in place in the instance, which outlives it.
     unsafe {
@@ -282,12 +298,65 @@ unsafe fn place<T: Device>(sbd: *mut sys::SysBusDevice, p: &Placement) -> Result
             if i > 0 {
                 addr = addr.next_multiple_of(size.next_power_of_two());
             }
+            // Two devices at one address: QEMU would let the later one hide
+            // the other; refuse it, naming what is there.
+            // SAFETY: system memory is live; the lookup is QEMU's, under
+            // the BQL.
+            if let Some(what) = unsafe { mapped_at(addr, size) } {
+                return Err(format!(
+                    "property 'mmio': region '{}' at {addr:#x}..{:#x} overlaps {what}",
+                    d.regions[i].name,
+                    addr + size - 1
+                ));
+            }
             // SAFETY: as above.
             unsafe { s.sysbus_mmio_map(sbd, i as c_int, addr) };
             addr += size;
         }
     }
     Ok(())
+}
+
+/// What system memory already maps in `[addr, addr + size)`, described
+/// for an error message (`None`: nothing).
+///
+/// # Safety
+/// Called under the BQL, after QEMU's memory API is up.
+unsafe fn mapped_at(addr: u64, size: u64) -> Option<String> {
+    let s = syms();
+    // SAFETY: memory_region_find takes a reference on the region it
+    // returns, dropped below; the name and owner path are QEMU's strings
+    // (the path is ours to free).
+    unsafe {
+        let found = s.memory_region_find(s.get_system_memory(), addr, size);
+        if found.mr.is_null() {
+            return None;
+        }
+        let cstr = |p: *const std::ffi::c_char| {
+            if p.is_null() {
+                String::new()
+            } else {
+                std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+            }
+        };
+        let name = cstr(s.memory_region_name(found.mr));
+        let owner = (*found.mr).owner;
+        let path = if owner.is_null() {
+            String::new()
+        } else {
+            let p = s.object_get_canonical_path(owner);
+            let path = cstr(p);
+            s.g_free(p.cast());
+            path
+        };
+        s.memory_region_unref(found.mr);
+        let at = found.offset_within_address_space;
+        Some(if path.is_empty() {
+            format!("'{name}' mapped at {at:#x}")
+        } else {
+            format!("'{name}' of {path} mapped at {at:#x}")
+        })
+    }
 }
 
 /// The number of unnamed GPIO inputs of `dev` (an interrupt controller's
