@@ -32,10 +32,10 @@ unsafe fn with_device<T: Device, P, R>(
     otherwise: R,
     f: impl FnOnce(&mut T) -> R,
 ) -> R {
+    super::assert_bql(T::DESCRIPTOR.name, hook);
     // SAFETY: see the function's contract; `busy` and `state` are distinct
     // fields, reached through the raw pointer without a reference to the
     // whole instance.
-    super::assert_bql(T::DESCRIPTOR.name, hook);
     unsafe {
         let busy = addr_of_mut!((*inst).busy);
         if *busy {
