@@ -92,6 +92,16 @@ pub fn register<T: Device>() {
 pub mod __private {
     pub use crate::dispatch::*;
     pub use ctor;
+
+    /// Debug builds in QEMU: stops QEMU unless the calling thread holds
+    /// QEMU's big lock (the check the runtime makes at every entry into a
+    /// device); for tests of that check.
+    pub fn assert_bql(device: &str, hook: &str) {
+        #[cfg(feature = "qemu")]
+        crate::qemu::assert_bql(device, hook);
+        #[cfg(not(feature = "qemu"))]
+        let _ = (device, hook);
+    }
 }
 
 #[doc(hidden)]
