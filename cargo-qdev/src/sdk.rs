@@ -457,7 +457,8 @@ pub fn ensure(opts: &SdkOptions) -> Result<Sdk> {
 
 /// The installed SDK for `wanted` with these targets, if there is one.
 fn installed(wanted: &Wanted, targets: &[String]) -> Option<Sdk> {
-    let fits = |sdk: &Sdk| sdk.manifest.targets == targets && sdk.manifest.host_arch == wanted.host_arch;
+    let fits =
+        |sdk: &Sdk| sdk.manifest.targets == targets && sdk.manifest.host_arch == wanted.host_arch;
     if let Some(version) = &wanted.version {
         let sdk = Sdk::open(&cache::sdks_dir().join(sdk_key(version, &wanted.package))).ok()?;
         return fits(&sdk).then_some(sdk);
@@ -566,7 +567,9 @@ fn download_debian_source(wanted: &Wanted) -> Result<(PathBuf, Option<PathBuf>, 
             Some((url.to_string(), name.to_string(), sum))
         })
         .collect();
-    let Some((url, name, sha256)) = files.iter().find(|(_, name, _)| name.contains(".orig.tar."))
+    let Some((url, name, sha256)) = files
+        .iter()
+        .find(|(_, name, _)| name.contains(".orig.tar."))
     else {
         let err = String::from_utf8_lossy(&out.stderr);
         return Err(not_found(
@@ -679,7 +682,11 @@ fn unpack(tarball: &Path, debian: Option<&Path>, key: &str) -> Result<PathBuf> {
 /// `dpkg-source -x` would.
 fn apply_debian_patches(debian: &Path, src: &Path) -> Result<()> {
     run(
-        Command::new("tar").arg("-xf").arg(debian).arg("-C").arg(src),
+        Command::new("tar")
+            .arg("-xf")
+            .arg(debian)
+            .arg("-C")
+            .arg(src),
         "unpacking Debian's patches",
         None,
     )?;
