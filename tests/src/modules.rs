@@ -191,3 +191,111 @@ pub fn rust_module_with_sdk(package: &str, sdk: &Path) -> Result<PathBuf> {
             .join(format!("lib{}.so", package.replace('-', "_"))))
     })
 }
+
+/// The version of Debian bookworm's `qemu` source package (QEMU 7.2), as
+/// apt lists it (`apt-cache showsrc qemu`; scripts/bootstrap.sh adds the
+/// bookworm `deb-src` entry). Bookworm's security updates change the
+/// `+deb12uN` suffix, so it is looked up, not written down.
+pub fn bookworm_qemu_version() -> Result<String> {
+    let out = Command::new("apt-cache")
+        .args(["showsrc", "qemu"])
+        .output()
+        .map_err(|e| HarnessError::Usage(format!("cannot run apt-cache: {e}")))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut versions: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("Version: "))
+        .map(str::trim)
+        .filter(|v| v.starts_with("1:7.2+"))
+        .collect();
+    // The highest `+deb12uN` if apt lists several.
+    versions.sort_by_key(|v| {
+        v.rsplit_once("deb12u")
+            .and_then(|(_, n)| n.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    versions.last().map(|v| v.to_string()).ok_or_else(|| {
+        HarnessError::Usage(
+            "apt knows no source of bookworm's qemu 7.2: add `deb-src` for bookworm \
+             (scripts/bootstrap.sh does) and run apt-get update"
+                .into(),
+        )
+    })
+}
+
+/// The root of the SDK for bookworm's QEMU 7.2, built from Debian's source
+/// package with `cargo qdev sdk --debian-version` when it is not in the
+/// cache yet (about 20 s and a 24 MB download).
+pub fn bookworm_sdk() -> Result<PathBuf> {
+    // Built before `once` takes its lock, which is not reentrant.
+    let tool = tool_binary()?;
+    once("bookworm-sdk", || {
+        let version = bookworm_qemu_version()?;
+        let out = Command::new(tool)
+            .args(["sdk", "--debian-version", &version, "--print-root"])
+            .output()
+            .map_err(|e| HarnessError::Usage(format!("cannot run cargo qdev sdk: {e}")))?;
+        if !out.status.success() {
+            return Err(HarnessError::Usage(format!(
+                "cargo qdev sdk --debian-version {version} failed ({}):\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        Ok(PathBuf::from(
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        ))
+    })
+}
+
+/// A minimal C device (one sysbus type, `qdev-c-probe`) that compiles
+/// against any QEMU's headers.
+const C_PROBE: &str = r#"/* A device type and nothing else: its headers are the SDK's. */
+#include "qemu/osdep.h"
+#include "qemu/module.h"
+#include "hw/sysbus.h"
+
+static const TypeInfo probe_info = {
+    .name = "qdev-c-probe",
+    .parent = TYPE_SYS_BUS_DEVICE,
+    .instance_size = sizeof(SysBusDevice),
+};
+
+static void probe_register_types(void)
+{
+    type_register_static(&probe_info);
+}
+
+type_init(probe_register_types)
+"#;
+
+/// A C module built as docs/sdk.md says, `gcc $(pkg-config --cflags
+/// qemu-device) -shared`, with the SDK at `sdk`: it carries that SDK's
+/// build record.
+pub fn c_module_with_sdk(sdk: &Path) -> Result<PathBuf> {
+    let key = format!("c-probe@{}", sdk.display());
+    once(&key, || {
+        let dir = target_dir().join(format!(
+            "c-probe-{}",
+            sdk.file_name().unwrap_or_default().to_string_lossy()
+        ));
+        let io = |e: std::io::Error| HarnessError::Usage(format!("{}: {e}", dir.display()));
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let src = dir.join("probe.c");
+        std::fs::write(&src, C_PROBE).map_err(io)?;
+        let so = dir.join("qdev-c-probe.so");
+        run(
+            Command::new("sh")
+                .arg("-c")
+                .arg(
+                    "gcc -Wall -Werror $(pkg-config --cflags qemu-device) -shared \"$1\" -o \"$2\"",
+                )
+                .arg("sh")
+                .arg(&src)
+                .arg(&so)
+                .env("PKG_CONFIG_PATH", sdk.join("lib").join("pkgconfig")),
+            &format!("gcc probe.c with the SDK in {}", sdk.display()),
+        )?;
+        Ok(so)
+    })
+}

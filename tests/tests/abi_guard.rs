@@ -1,9 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! A Rust module built for another QEMU refuses to load inside QEMU and says
-//! why, even when nobody checked it before starting QEMU.
+//! why, even when nobody checked it before starting QEMU: one built against
+//! a fake SDK that only claims another version, and one genuinely built
+//! against the SDK of Debian bookworm's QEMU 7.2.
 
-use qdev_tests::modules::{fake_sdk, rust_module_with_sdk};
+use std::os::unix::process::ExitStatusExt;
+use std::process::Command;
+
+use qdev_tests::modules::{
+    bookworm_qemu_version, bookworm_sdk, fake_sdk, rust_module_with_sdk, tool_binary,
+};
 use qdev_tests::{LaunchError, Qemu};
+use qdev_tool::modinfo::ModuleInfo;
 
 #[test]
 fn module_built_for_another_qemu_refuses_to_load_and_says_why() {
@@ -39,4 +47,65 @@ fn module_built_for_another_qemu_refuses_to_load_and_says_why() {
         stderr.contains("but this is QEMU 10.0.2 (Debian"),
         "{stderr}"
     );
+}
+
+#[test]
+fn module_built_against_bookworms_qemu_7_2_refuses_to_load_into_10_0_2() {
+    let debian = bookworm_qemu_version().unwrap();
+    let module = rust_module_with_sdk("qdev-baseline", &bookworm_sdk().unwrap()).unwrap();
+    let info = ModuleInfo::read(&module)
+        .unwrap()
+        .expect("the module has a record");
+    assert!(info.qemu_version.starts_with("7.2."), "{info}");
+    assert_eq!(info.package, format!("Debian {debian}"));
+    let built_for = format!("QEMU {} (Debian {debian})", info.qemu_version);
+
+    // Through the launcher: refused before QEMU starts, both versions named.
+    let out = Command::new(tool_binary().unwrap())
+        .args(["run", "--module"])
+        .arg(&module)
+        .args(["--", "-M", "none", "-display", "none", "-S"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("was built for {built_for}, but ")),
+        "{stderr}"
+    );
+    assert!(stderr.contains(" is QEMU 10.0.2 (Debian "), "{stderr}");
+    assert!(
+        !stderr.lines().any(|l| l.starts_with("qemu-system")),
+        "QEMU itself never ran: {stderr}"
+    );
+
+    // Preloaded by hand: the module stops QEMU at QOM init, before it
+    // registers anything or resolves the 7.2 functions 10.0.2 lacks; an
+    // exit status, not a signal. (`timeout` ends a QEMU that would run.)
+    let out = Command::new("timeout")
+        .args(["60", "env"])
+        .arg(format!("LD_PRELOAD={}", module.display()))
+        .args([
+            "qemu-system-x86_64",
+            "-M",
+            "none",
+            "-display",
+            "none",
+            "-nodefaults",
+            "-device",
+            "qdev-baseline",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.signal(), None, "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "qdev: module with qdev-baseline: refusing to load: built for {built_for}, \
+             but this is QEMU 10.0.2 (Debian "
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("lacks a function"), "{stderr}");
 }
