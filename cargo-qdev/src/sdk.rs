@@ -591,7 +591,10 @@ fn download_debian_source(wanted: &Wanted) -> Result<(PathBuf, Option<PathBuf>, 
             Err(e) => {
                 // The backports mirror answers 404 for 10.0.2's: its orig
                 // tarball is already the exact upstream release.
-                step(&format!("{}; using the upstream tarball alone", e.0));
+                step(&format!(
+                    "no Debian patches ({}); using the upstream tarball alone",
+                    e.0
+                ));
                 None
             }
         },
@@ -794,9 +797,10 @@ fn configure(
     ));
     let mut cmd = Command::new(src.join("configure"));
     cmd.current_dir(build);
-    // QEMU before 8.1 runs meson from PATH or `--meson=`, and refuses
+    // QEMU 7.2 runs meson from PATH or `--meson=`, and refuses
     // `--python=` without its bundled meson (which Debian's tarball lacks);
-    // later ones install meson into a venv made from `--python=`.
+    // 10.0 has no `--meson=` and installs meson into a venv made from
+    // `--python=`.
     let configure_text = fs::read_to_string(src.join("configure")).unwrap_or_default();
     if configure_text.contains("--meson=") {
         cmd.arg(format!(

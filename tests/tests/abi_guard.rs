@@ -79,6 +79,26 @@ fn module_built_against_bookworms_qemu_7_2_refuses_to_load_into_10_0_2() {
         "QEMU itself never ran: {stderr}"
     );
 
+    // The validator says so too, and names the 7.2 functions 10.0.2 lacks.
+    let out = Command::new(tool_binary().unwrap())
+        .arg("check")
+        .arg(&module)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "fits     NO: {} was built for {built_for}",
+            module.display()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("missing: device_class_set_props, qemu_mutex_iothread_locked"),
+        "{stdout}"
+    );
+
     // Preloaded by hand: the module stops QEMU at QOM init, before it
     // registers anything or resolves the 7.2 functions 10.0.2 lacks; an
     // exit status, not a signal. (`timeout` ends a QEMU that would run.)
