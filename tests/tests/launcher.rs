@@ -59,7 +59,7 @@ fn cargo_qdev_run_refuses_a_c_module_built_with_the_7_2_sdk() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains(&format!("qdev-c-probe.so was built for QEMU 7.2."))
+        stderr.contains("qdev-c-probe.so was built for QEMU 7.2.")
             && stderr.contains(&format!(" (Debian {debian}), but ")),
         "{stderr}"
     );
