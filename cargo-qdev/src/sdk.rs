@@ -63,9 +63,10 @@ pub enum Source {
 pub struct SdkOptions {
     /// The QEMU binary the SDK is for.
     pub qemu: PathBuf,
-    /// Build for this version of Debian's `qemu` source package instead of
-    /// the binary's (e.g. `1:7.2+dfsg-7+deb12u18`, bookworm's QEMU 7.2): the
-    /// SDK of a QEMU that need not be installed.
+    /// Build for this Debian version of QEMU instead of the binary's (e.g.
+    /// `1:7.2+dfsg-7+deb12u18+b3`, bookworm's QEMU 7.2, or its source
+    /// version without the binNMU's `+b3`): the SDK of a QEMU that need not
+    /// be installed.
     pub debian_version: Option<String>,
     /// Where the source comes from.
     pub source: Source,
@@ -348,9 +349,9 @@ fn run(cmd: &mut Command, what: &str, log: Option<&Path>) -> Result<()> {
 struct Wanted {
     /// Upstream version; `None` until the source says (`--debian-version`).
     version: Option<String>,
-    /// QEMU's package string, e.g. `Debian 1:7.2+dfsg-7+deb12u18`.
+    /// QEMU's package string, e.g. `Debian 1:7.2+dfsg-7+deb12u18+b3`.
     package: String,
-    /// The Debian version of the `qemu` source package, if any.
+    /// The Debian package version (a binNMU's `+bN` included), if any.
     debian_version: Option<String>,
     /// Host architecture.
     host_arch: String,
@@ -549,7 +550,7 @@ fn download_debian_source(wanted: &Wanted) -> Result<(PathBuf, Option<PathBuf>, 
             "the binary does not name a Debian package version, so apt cannot fetch its source",
         )
     })?;
-    let spec = format!("qemu={debver}");
+    let spec = format!("qemu={}", source_version(debver));
     let out = Command::new("apt-get")
         .args(["source", "--print-uris", "--only-source", &spec])
         .current_dir(std::env::temp_dir())
@@ -632,6 +633,16 @@ fn download(url: &str, name: &str, sha256: Option<&str>) -> Result<PathBuf> {
     }
     fs::rename(&partial, &file)?;
     Ok(file)
+}
+
+/// The source package version of a binary package version: a binNMU
+/// (`1:7.2+dfsg-7+deb12u18+b3`, a rebuild of unchanged source) is built from
+/// the source version without its `+bN`, but QEMU's package string keeps it.
+pub fn source_version(debver: &str) -> &str {
+    match debver.rsplit_once("+b") {
+        Some((source, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => source,
+        _ => debver,
+    }
 }
 
 fn sha256_matches(file: &Path, want: Option<&str>) -> bool {
@@ -969,6 +980,22 @@ mod tests {
     fn sdk_key_is_path_safe() {
         let key = sdk_key("10.0.2", "Debian 1:10.0.2+ds-2+deb13u1~bpo12+1");
         assert_eq!(key, "10.0.2_Debian_1_10.0.2+ds-2+deb13u1_bpo12+1");
+    }
+
+    #[test]
+    fn binnmu_versions_name_their_source() {
+        assert_eq!(
+            source_version("1:7.2+dfsg-7+deb12u18+b3"),
+            "1:7.2+dfsg-7+deb12u18"
+        );
+        assert_eq!(
+            source_version("1:10.0.2+ds-2+deb13u1~bpo12+1"),
+            "1:10.0.2+ds-2+deb13u1~bpo12+1"
+        );
+        assert_eq!(
+            source_version("1:7.2+dfsg-7+deb12u18"),
+            "1:7.2+dfsg-7+deb12u18"
+        );
     }
 
     #[test]

@@ -192,34 +192,104 @@ pub fn rust_module_with_sdk(package: &str, sdk: &Path) -> Result<PathBuf> {
     })
 }
 
-/// The version of Debian bookworm's `qemu` source package (QEMU 7.2), as
-/// apt lists it (`apt-cache showsrc qemu`; scripts/bootstrap.sh adds the
-/// bookworm `deb-src` entry). Bookworm's security updates change the
-/// `+deb12uN` suffix, so it is looked up, not written down.
+/// The version of Debian bookworm's QEMU 7.2 packages (`qemu-system-x86`,
+/// e.g. `1:7.2+dfsg-7+deb12u18+b3`, which its binary prints) whose source
+/// apt can fetch (scripts/bootstrap.sh adds the bookworm `deb-src` entry).
+/// Bookworm's updates change it, so it is looked up, not written down.
 pub fn bookworm_qemu_version() -> Result<String> {
-    let out = Command::new("apt-cache")
-        .args(["showsrc", "qemu"])
-        .output()
-        .map_err(|e| HarnessError::Usage(format!("cannot run apt-cache: {e}")))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut versions: Vec<&str> = text
+    let apt = |args: &[&str]| -> Result<String> {
+        let out = Command::new("apt-cache")
+            .args(args)
+            .output()
+            .map_err(|e| HarnessError::Usage(format!("cannot run apt-cache: {e}")))?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let sources = apt(&["showsrc", "qemu"])?;
+    let sources: Vec<&str> = sources
         .lines()
         .filter_map(|l| l.strip_prefix("Version: "))
         .map(str::trim)
-        .filter(|v| v.starts_with("1:7.2+"))
         .collect();
-    // The highest `+deb12uN` if apt lists several.
-    versions.sort_by_key(|v| {
-        v.rsplit_once("deb12u")
-            .and_then(|(_, n)| n.parse::<u32>().ok())
-            .unwrap_or(0)
-    });
-    versions.last().map(|v| v.to_string()).ok_or_else(|| {
-        HarnessError::Usage(
-            "apt knows no source of bookworm's qemu 7.2: add `deb-src` for bookworm \
-             (scripts/bootstrap.sh does) and run apt-get update"
-                .into(),
-        )
+    let binaries = apt(&["madison", "qemu-system-x86"])?;
+    // The highest `+deb12uN` (then binNMU `+bN`) with a fetchable source.
+    let rank = |v: &str| -> (u32, u32) {
+        let source = qdev_tool::sdk::source_version(v);
+        let update = source
+            .rsplit_once("deb12u")
+            .and_then(|(_, n)| n.parse().ok())
+            .unwrap_or(0);
+        let binnmu = v
+            .strip_prefix(source)
+            .and_then(|b| b.strip_prefix("+b"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        (update, binnmu)
+    };
+    binaries
+        .lines()
+        .filter_map(|l| l.split('|').nth(1))
+        .map(str::trim)
+        .filter(|v| v.starts_with("1:7.2+"))
+        .filter(|v| sources.contains(&qdev_tool::sdk::source_version(v)))
+        .max_by_key(|v| rank(v))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            HarnessError::Usage(
+                "apt knows no bookworm qemu-system-x86 7.2 with its source: add `deb-src` for \
+                 bookworm (scripts/bootstrap.sh does) and run apt-get update"
+                    .into(),
+            )
+        })
+}
+
+/// Debian bookworm's own QEMU 7.2 (`qemu-system-x86` and
+/// `qemu-system-common` of [`bookworm_qemu_version`], fetched with
+/// `apt-get download` and unpacked with `dpkg -x` into the target
+/// directory, not installed): the QEMU that modules built against the 7.2
+/// SDK are for.
+pub struct BookwormQemu {
+    /// `.../usr/bin/qemu-system-x86_64`.
+    pub binary: PathBuf,
+    /// Its module directory (TCG is a module there): `QEMU_MODULE_DIR`.
+    pub module_dir: PathBuf,
+}
+
+/// Fetches and unpacks [`BookwormQemu`] on first use (13 MB of packages).
+pub fn bookworm_qemu() -> Result<BookwormQemu> {
+    let root = once("bookworm-qemu", || {
+        let version = bookworm_qemu_version()?;
+        let dir = target_dir().join(format!(
+            "bookworm-qemu-{}",
+            version.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.', "_")
+        ));
+        let root = dir.join("root");
+        if root.join("usr/bin/qemu-system-x86_64").is_file() {
+            return Ok(root);
+        }
+        let debs = dir.join("debs");
+        let io = |e: std::io::Error| HarnessError::Usage(format!("{}: {e}", dir.display()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&debs).map_err(io)?;
+        run(
+            Command::new("apt-get")
+                .current_dir(&debs)
+                .arg("download")
+                .arg(format!("qemu-system-x86={version}"))
+                .arg(format!("qemu-system-common={version}")),
+            &format!("apt-get download qemu-system-x86={version}"),
+        )?;
+        for deb in std::fs::read_dir(&debs).map_err(io)? {
+            let deb = deb.map_err(io)?.path();
+            run(
+                Command::new("dpkg").arg("-x").arg(&deb).arg(&root),
+                &format!("dpkg -x {}", deb.display()),
+            )?;
+        }
+        Ok(root)
+    })?;
+    Ok(BookwormQemu {
+        binary: root.join("usr/bin/qemu-system-x86_64"),
+        module_dir: root.join("usr/lib/x86_64-linux-gnu/qemu"),
     })
 }
 

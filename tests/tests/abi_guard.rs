@@ -8,7 +8,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
 
 use qdev_tests::modules::{
-    bookworm_qemu_version, bookworm_sdk, fake_sdk, rust_module_with_sdk, tool_binary,
+    bookworm_qemu, bookworm_qemu_version, bookworm_sdk, fake_sdk, rust_module_with_sdk, tool_binary,
 };
 use qdev_tests::{LaunchError, Qemu};
 use qdev_tool::modinfo::ModuleInfo;
@@ -128,4 +128,32 @@ fn module_built_against_bookworms_qemu_7_2_refuses_to_load_into_10_0_2() {
         "{stderr}"
     );
     assert!(!stderr.contains("lacks a function"), "{stderr}");
+}
+
+/// The control for the test above: the same module is a working 7.2
+/// module. In bookworm's own QEMU 7.2 (whose version it was built for) the
+/// launcher accepts it and the device answers MMIO.
+#[test]
+fn the_same_7_2_module_runs_in_bookworms_qemu_7_2() {
+    let bookworm = bookworm_qemu().unwrap();
+    let module = rust_module_with_sdk("qdev-baseline", &bookworm_sdk().unwrap()).unwrap();
+    let qemu = Qemu::builder()
+        .binary(&bookworm.binary)
+        .env("QEMU_MODULE_DIR", &bookworm.module_dir)
+        .module(&module)
+        .machine("q35")
+        .device("qdev-baseline")
+        .start()
+        .unwrap();
+    let version = qemu.qmp("query-version", None).unwrap();
+    assert_eq!(version["qemu"]["major"].as_u64(), Some(7));
+    assert_eq!(version["qemu"]["minor"].as_u64(), Some(2));
+    let dev = qemu
+        .pci_find(0x1234, 0xbacf)
+        .unwrap()
+        .expect("qdev-baseline is on bus 0");
+    let bar = qemu.pci_map_bar(&dev, 0, 0xe000_0000).unwrap();
+    assert_eq!(bar.readl(0x00).unwrap(), 0x7164_6576, "ID reads \"qdev\"");
+    bar.writel(0x04, 0x1234_5678).unwrap();
+    assert_eq!(bar.readl(0x04).unwrap(), 0x1234_5678, "SCRATCH");
 }
