@@ -125,6 +125,11 @@ const FUNCTIONS: &[&str] = &[
     "g_malloc0",
     "g_strdup",
     "g_slist_free",
+    // Older QEMUs' names of functions above (bookworm's 7.2; see
+    // `src/compat_7_2.rs`). The 10.0 headers have neither (a macro and a
+    // renamed function), so nothing is generated for them there.
+    "device_class_set_props",
+    "qemu_mutex_iothread_locked",
 ];
 
 /// Types the runtime uses directly (functions pull in the rest).
@@ -242,6 +247,14 @@ fn main() {
     for v in VARS {
         builder = builder.allowlist_var(format!("^{v}$"));
     }
+    let api = qemu_api(&sdk.manifest.qemu_version);
+    // `cfg(qemu_api = "7.2")` selects the alternatives for bookworm's QEMU
+    // 7.2 API, here and (through `links` metadata) in qdev-runtime; the
+    // runtime is written for QEMU 10.0.
+    println!("cargo:rustc-check-cfg=cfg(qemu_api, values(\"7.2\", \"10.0\", {api:?}))");
+    println!("cargo:rustc-cfg=qemu_api={api:?}");
+    println!("cargo:qemu_api={api}");
+
     let bindings = builder.generate().unwrap_or_else(|e| {
         eprintln!(
             "error: bindgen failed on the SDK in {}: {e}",
@@ -250,12 +263,16 @@ fn main() {
         std::process::exit(1);
     });
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
-    bindings
-        .write_to_file(out.join("bindings.rs"))
-        .expect("writing bindings.rs");
+    let text = bindings.to_string();
+    std::fs::write(out.join("bindings.rs"), &text).expect("writing bindings.rs");
 
     let info = sdk.manifest.module_info();
-    let symbols: Vec<String> = FUNCTIONS.iter().map(|f| format!("{f:?}")).collect();
+    // The functions this SDK's headers declare, which the module resolves.
+    let symbols: Vec<String> = FUNCTIONS
+        .iter()
+        .filter(|f| text.contains(&format!("    pub {f}: unsafe extern")))
+        .map(|f| format!("{f:?}"))
+        .collect();
     std::fs::write(
         out.join("sdk.rs"),
         format!(
@@ -277,6 +294,11 @@ fn main() {
         ),
     )
     .expect("writing sdk.rs");
+}
+
+/// `major.minor` of an upstream version (`7.2` for `7.2.22`).
+fn qemu_api(version: &str) -> String {
+    version.split('.').take(2).collect::<Vec<_>>().join(".")
 }
 
 fn pkg_config_cflags(pkg: &str) -> Vec<String> {

@@ -30,11 +30,17 @@ Finds the binary's version, fetches the matching source (Debian's source
 package by default), configures it with modules enabled, generates the
 headers a module needs and installs them, with a pkg-config file and a
 manifest, under ~/.cache/qdev/sdk/. A second run is a no-op.
+With --debian-version, the SDK is for that version of Debian's QEMU instead,
+which need not be installed (e.g. bookworm's 7.2: --debian-version
+1:7.2+dfsg-7+deb12u18+b3, as `apt-cache madison qemu-system-x86` lists it;
+a binNMU's +bN stays in the package string, its source is the version
+without it); Debian's patches are applied.
 
 Usage: cargo qdev sdk [OPTIONS]
 
 Options:
   --qemu BINARY            QEMU binary the SDK is for [default: $QDEV_QEMU or qemu-system-x86_64]
+  --debian-version VER     build for this version of Debian's QEMU packages instead
   --source-tarball FILE    use this QEMU source tarball instead of Debian's source package
   --source-dir DIR         use this unpacked QEMU source tree
   --targets LIST           QEMU targets to configure headers for [default: x86_64,aarch64]
@@ -177,6 +183,7 @@ fn value(args: &mut std::slice::Iter<'_, String>, opt: &str) -> Result<String, S
 fn cmd_sdk(args: &[String]) -> Result<ExitCode, String> {
     let mut opts = SdkOptions {
         qemu: default_binary(),
+        debian_version: None,
         source: Source::Debian,
         targets: sdk::DEFAULT_TARGETS.iter().map(|t| t.to_string()).collect(),
         force: false,
@@ -186,6 +193,7 @@ fn cmd_sdk(args: &[String]) -> Result<ExitCode, String> {
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--qemu" => opts.qemu = value(&mut it, arg)?.into(),
+            "--debian-version" => opts.debian_version = Some(value(&mut it, arg)?),
             "--source-tarball" => opts.source = Source::Tarball(value(&mut it, arg)?.into()),
             "--source-dir" => opts.source = Source::Tree(value(&mut it, arg)?.into()),
             "--targets" => {

@@ -63,6 +63,11 @@ pub enum Source {
 pub struct SdkOptions {
     /// The QEMU binary the SDK is for.
     pub qemu: PathBuf,
+    /// Build for this Debian version of QEMU instead of the binary's (e.g.
+    /// `1:7.2+dfsg-7+deb12u18+b3`, bookworm's QEMU 7.2, or its source
+    /// version without the binNMU's `+b3`): the SDK of a QEMU that need not
+    /// be installed.
+    pub debian_version: Option<String>,
     /// Where the source comes from.
     pub source: Source,
     /// QEMU targets to configure headers for.
@@ -339,37 +344,105 @@ fn run(cmd: &mut Command, what: &str, log: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-/// Builds the SDK for `opts.qemu` unless an up-to-date one is installed;
-/// returns it. Progress goes to stderr.
+/// The QEMU build an SDK is made for.
+#[derive(Debug, Clone)]
+struct Wanted {
+    /// Upstream version; `None` until the source says (`--debian-version`).
+    version: Option<String>,
+    /// QEMU's package string, e.g. `Debian 1:7.2+dfsg-7+deb12u18+b3`.
+    package: String,
+    /// The Debian package version (a binNMU's `+bN` included), if any.
+    debian_version: Option<String>,
+    /// Host architecture.
+    host_arch: String,
+    /// The binary, when the SDK is for one (it is then checked against the source).
+    binary: Option<PathBuf>,
+}
+
+impl Wanted {
+    fn from_binary(qemu: &QemuBinary) -> Self {
+        Wanted {
+            version: Some(qemu.version.clone()),
+            package: qemu.package.clone(),
+            debian_version: qemu.debian_version().map(str::to_string),
+            host_arch: qemu.host_arch.clone(),
+            binary: Some(qemu.path.clone()),
+        }
+    }
+
+    fn from_debian_version(debver: &str) -> Self {
+        Wanted {
+            version: None,
+            package: format!("Debian {debver}"),
+            debian_version: Some(debver.to_string()),
+            host_arch: host_arch().to_string(),
+            binary: None,
+        }
+    }
+
+    /// `10.0.2 (Debian ...)`, or the package alone while the version is unknown.
+    fn describe(&self) -> String {
+        match &self.version {
+            Some(v) => describe_version(v, &self.package),
+            None => format!("({})", self.package),
+        }
+    }
+}
+
+/// This machine's architecture, named as [`crate::modinfo::elf_machine`] names it.
+fn host_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86" => "i386",
+        "powerpc64" => "ppc64",
+        other => other,
+    }
+}
+
+/// Builds the SDK for `opts.qemu` (or for `opts.debian_version`) unless an
+/// up-to-date one is installed; returns it. Progress goes to stderr.
 pub fn ensure(opts: &SdkOptions) -> Result<Sdk> {
-    let qemu = QemuBinary::inspect(&opts.qemu).map_err(|e| SdkError(e.to_string()))?;
-    let key = sdk_key(&qemu.version, &qemu.package);
-    let root = cache::sdks_dir().join(&key);
+    let wanted = match &opts.debian_version {
+        Some(debver) => Wanted::from_debian_version(debver),
+        None => Wanted::from_binary(
+            &QemuBinary::inspect(&opts.qemu).map_err(|e| SdkError(e.to_string()))?,
+        ),
+    };
     if !opts.force {
-        if let Ok(sdk) = Sdk::open(&root) {
-            if sdk.manifest.targets == opts.targets && sdk.manifest.host_arch == qemu.host_arch {
-                return Ok(sdk);
-            }
+        if let Some(sdk) = installed(&wanted, &opts.targets) {
+            return Ok(sdk);
         }
     }
     let started = Instant::now();
-    step(&format!(
-        "building the QEMU device SDK for {} (QEMU {})",
-        qemu.path.display(),
-        qemu.describe()
-    ));
-    let (src, origin) = obtain_source(&qemu, &opts.source, &key)?;
-    check_source_version(&src, &qemu)?;
+    step(&match &wanted.binary {
+        Some(binary) => format!(
+            "building the QEMU device SDK for {} (QEMU {})",
+            binary.display(),
+            wanted.describe()
+        ),
+        None => format!(
+            "building the QEMU device SDK for QEMU {}",
+            wanted.describe()
+        ),
+    });
+    // The source's directory is named before its version is known.
+    let src_key = match &wanted.version {
+        Some(v) => sdk_key(v, &wanted.package),
+        None => sdk_key(&wanted.package, ""),
+    };
+    let (src, origin) = obtain_source(&wanted, &opts.source, &src_key)?;
+    let version = check_source_version(&src, &wanted)?;
+    let key = sdk_key(&version, &wanted.package);
+    let root = cache::sdks_dir().join(&key);
     let build = cache::cache_dir().join("build").join(&key);
-    configure(&src, &build, &qemu, &opts.targets)?;
+    configure(&src, &build, &version, &wanted.package, &opts.targets)?;
     generate_headers(&build)?;
     let manifest = Manifest {
-        qemu_version: qemu.version.clone(),
-        package: qemu.package.clone(),
-        distro_version: qemu.debian_version().unwrap_or("").to_string(),
-        host_arch: qemu.host_arch.clone(),
+        qemu_version: version,
+        package: wanted.package.clone(),
+        distro_version: wanted.debian_version.clone().unwrap_or_default(),
+        host_arch: wanted.host_arch.clone(),
         targets: opts.targets.clone(),
-        clang_args: clang_args(&qemu.host_arch),
+        clang_args: clang_args(&wanted.host_arch),
         source: origin,
     };
     install(&src, &build, &root, &manifest)?;
@@ -381,6 +454,25 @@ pub fn ensure(opts: &SdkOptions) -> Result<Sdk> {
         started.elapsed().as_secs_f64()
     ));
     Sdk::open(&root)
+}
+
+/// The installed SDK for `wanted` with these targets, if there is one.
+fn installed(wanted: &Wanted, targets: &[String]) -> Option<Sdk> {
+    let fits =
+        |sdk: &Sdk| sdk.manifest.targets == targets && sdk.manifest.host_arch == wanted.host_arch;
+    if let Some(version) = &wanted.version {
+        let sdk = Sdk::open(&cache::sdks_dir().join(sdk_key(version, &wanted.package))).ok()?;
+        return fits(&sdk).then_some(sdk);
+    }
+    // Known by its Debian version alone: look at every manifest.
+    fs::read_dir(cache::sdks_dir())
+        .ok()?
+        .filter_map(|e| Sdk::open(&e.ok()?.path()).ok())
+        .find(|sdk| {
+            Some(&sdk.manifest.distro_version) == wanted.debian_version.as_ref()
+                && sdk.manifest.package == wanted.package
+                && fits(sdk)
+        })
 }
 
 /// Flags for compiling against the SDK (`${sdk}` stands for its root).
@@ -414,7 +506,7 @@ fn clang_args(host_arch: &str) -> Vec<String> {
     args
 }
 
-fn obtain_source(qemu: &QemuBinary, source: &Source, key: &str) -> Result<(PathBuf, String)> {
+fn obtain_source(wanted: &Wanted, source: &Source, key: &str) -> Result<(PathBuf, String)> {
     match source {
         Source::Tree(dir) => {
             let dir = dir
@@ -424,46 +516,48 @@ fn obtain_source(qemu: &QemuBinary, source: &Source, key: &str) -> Result<(PathB
             Ok((dir.clone(), dir.display().to_string()))
         }
         Source::Tarball(file) => {
-            let src = unpack(file, key)?;
+            let src = unpack(file, None, key)?;
             Ok((src, file.display().to_string()))
         }
         Source::Debian => {
-            let (file, url) = download_debian_source(qemu)?;
-            let src = unpack(&file, key)?;
+            let (orig, patches, url) = download_debian_source(wanted)?;
+            let src = unpack(&orig, patches.as_deref(), key)?;
             Ok((src, url))
         }
     }
 }
 
-fn not_found(qemu: &QemuBinary, why: &str) -> SdkError {
+fn not_found(wanted: &Wanted, why: &str) -> SdkError {
+    let version = wanted.version.as_deref().unwrap_or("X.Y.Z");
     SdkError(format!(
         "cannot find the source of QEMU {}: {why}\n\
-         Provide it yourself: download qemu-{}.tar.xz (https://download.qemu.org/) and run\n  \
-         cargo qdev sdk --source-tarball qemu-{}.tar.xz\n\
+         Provide it yourself: download qemu-{version}.tar.xz (https://download.qemu.org/) and run\n  \
+         cargo qdev sdk --source-tarball qemu-{version}.tar.xz\n\
          or point at an unpacked tree with --source-dir DIR.",
-        qemu.describe(),
-        qemu.version,
-        qemu.version
+        wanted.describe(),
     ))
 }
 
-/// Downloads the upstream tarball of Debian's `qemu` source package for the
-/// binary's exact version (the `.orig.tar.xz` is enough for headers).
-fn download_debian_source(qemu: &QemuBinary) -> Result<(PathBuf, String)> {
-    let debver = qemu.debian_version().ok_or_else(|| {
+/// Downloads Debian's `qemu` source package of the wanted version: the
+/// upstream tarball (`.orig.tar.xz`, enough for headers) and, when the
+/// mirror has it, the `.debian.tar.xz` whose patches (upstream stable
+/// releases among them: bookworm's 7.2 is 7.2.0 plus `v7.2.N.diff`) make
+/// the source the one Debian built. Returns both files and the tarball's URL.
+fn download_debian_source(wanted: &Wanted) -> Result<(PathBuf, Option<PathBuf>, String)> {
+    let debver = wanted.debian_version.as_deref().ok_or_else(|| {
         not_found(
-            qemu,
+            wanted,
             "the binary does not name a Debian package version, so apt cannot fetch its source",
         )
     })?;
-    let spec = format!("qemu={debver}");
+    let spec = format!("qemu={}", source_version(debver));
     let out = Command::new("apt-get")
         .args(["source", "--print-uris", "--only-source", &spec])
         .current_dir(std::env::temp_dir())
         .output()
-        .map_err(|e| not_found(qemu, &format!("cannot run apt-get: {e}")))?;
+        .map_err(|e| not_found(wanted, &format!("cannot run apt-get: {e}")))?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let orig = text
+    let files: Vec<(String, String, Option<String>)> = text
         .lines()
         .filter_map(|l| {
             let mut parts = l.split_whitespace();
@@ -473,46 +567,82 @@ fn download_debian_source(qemu: &QemuBinary) -> Result<(PathBuf, String)> {
             let sum = parts.next()?.strip_prefix("SHA256:").map(str::to_string);
             Some((url.to_string(), name.to_string(), sum))
         })
-        .find(|(_, name, _)| name.contains(".orig.tar."));
-    let Some((url, name, sha256)) = orig else {
+        .collect();
+    let Some((url, name, sha256)) = files
+        .iter()
+        .find(|(_, name, _)| name.contains(".orig.tar."))
+    else {
         let err = String::from_utf8_lossy(&out.stderr);
         return Err(not_found(
-            qemu,
+            wanted,
             &format!(
                 "`apt-get source --print-uris {spec}` lists no .orig tarball ({}); \
-                 scripts/bootstrap.sh adds the deb-src entries for bookworm-backports",
+                 scripts/bootstrap.sh adds the deb-src entries for bookworm and bookworm-backports",
                 err.lines().last().unwrap_or("no output").trim()
             ),
         ));
     };
+    let orig = download(url, name, sha256.as_deref()).map_err(|e| not_found(wanted, &e.0))?;
+    let patches = match files
+        .iter()
+        .find(|(_, name, _)| name.contains(".debian.tar."))
+    {
+        Some((url, name, sha256)) => match download(url, name, sha256.as_deref()) {
+            Ok(file) => Some(file),
+            Err(e) => {
+                // The backports mirror answers 404 for 10.0.2's: its orig
+                // tarball is already the exact upstream release.
+                step(&format!(
+                    "no Debian patches ({}); using the upstream tarball alone",
+                    e.0
+                ));
+                None
+            }
+        },
+        None => None,
+    };
+    Ok((orig, patches, url.clone()))
+}
+
+/// Downloads `url` into the cache as `name`, unless a file with the right
+/// SHA-256 is there already.
+fn download(url: &str, name: &str, sha256: Option<&str>) -> Result<PathBuf> {
     let downloads = cache::downloads_dir();
     fs::create_dir_all(&downloads)?;
-    let file = downloads.join(&name);
-    if file.exists() && sha256_matches(&file, sha256.as_deref()) {
-        step(&format!("source already downloaded: {}", file.display()));
-        return Ok((file, url));
+    let file = downloads.join(name);
+    if file.exists() && sha256_matches(&file, sha256) {
+        step(&format!("already downloaded: {}", file.display()));
+        return Ok(file);
     }
     step(&format!("downloading {url}"));
     let partial = downloads.join(format!("{name}.part"));
     let status = Command::new("curl")
         .args(["-fL", "--retry", "3", "--progress-bar", "-o"])
         .arg(&partial)
-        .arg(&url)
+        .arg(url)
         .status()
         .map_err(|e| SdkError(format!("cannot run curl: {e}")))?;
     if !status.success() {
-        return Err(not_found(
-            qemu,
-            &format!("downloading {url} failed ({status})"),
-        ));
+        let _ = fs::remove_file(&partial);
+        return Err(SdkError(format!("downloading {url} failed ({status})")));
     }
-    if !sha256_matches(&partial, sha256.as_deref()) {
+    if !sha256_matches(&partial, sha256) {
         return Err(SdkError(format!(
             "{url}: the download does not match the SHA256 that apt lists"
         )));
     }
     fs::rename(&partial, &file)?;
-    Ok((file, url))
+    Ok(file)
+}
+
+/// The source package version of a binary package version: a binNMU
+/// (`1:7.2+dfsg-7+deb12u18+b3`, a rebuild of unchanged source) is built from
+/// the source version without its `+bN`, but QEMU's package string keeps it.
+pub fn source_version(debver: &str) -> &str {
+    match debver.rsplit_once("+b") {
+        Some((source, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => source,
+        _ => debver,
+    }
 }
 
 fn sha256_matches(file: &Path, want: Option<&str>) -> bool {
@@ -525,7 +655,7 @@ fn sha256_matches(file: &Path, want: Option<&str>) -> bool {
         .unwrap_or(false)
 }
 
-fn unpack(tarball: &Path, key: &str) -> Result<PathBuf> {
+fn unpack(tarball: &Path, debian: Option<&Path>, key: &str) -> Result<PathBuf> {
     if !tarball.is_file() {
         return Err(SdkError(format!(
             "source tarball {} does not exist",
@@ -555,27 +685,71 @@ fn unpack(tarball: &Path, key: &str) -> Result<PathBuf> {
         "unpacking the source",
         None,
     )?;
+    if let Some(debian) = debian {
+        apply_debian_patches(debian, &dest)?;
+    }
     fs::write(&stamp, tarball.display().to_string())?;
     Ok(dest)
 }
 
-fn check_source_version(src: &Path, qemu: &QemuBinary) -> Result<()> {
+/// Unpacks a `.debian.tar.xz` into `src` and applies its quilt series, as
+/// `dpkg-source -x` would.
+fn apply_debian_patches(debian: &Path, src: &Path) -> Result<()> {
+    run(
+        Command::new("tar")
+            .arg("-xf")
+            .arg(debian)
+            .arg("-C")
+            .arg(src),
+        "unpacking Debian's patches",
+        None,
+    )?;
+    let dir = src.join("debian").join("patches");
+    let series = fs::read_to_string(dir.join("series")).unwrap_or_default();
+    let patches: Vec<&str> = series
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    step(&format!(
+        "applying Debian's {} patches from {}",
+        patches.len(),
+        debian.display()
+    ));
+    for patch in patches {
+        let name = patch.split_whitespace().next().unwrap_or(patch);
+        run(
+            Command::new("patch")
+                .current_dir(src)
+                .args(["-p1", "--forward", "--quiet", "-i"])
+                .arg(dir.join(name)),
+            &format!("applying debian/patches/{name}"),
+            None,
+        )?;
+    }
+    Ok(())
+}
+
+/// The source's upstream version (`VERSION`), checked against the binary's.
+fn check_source_version(src: &Path, wanted: &Wanted) -> Result<String> {
     let version = fs::read_to_string(src.join("VERSION")).map_err(|e| {
         SdkError(format!(
             "{} does not look like a QEMU source tree (VERSION: {e})",
             src.display()
         ))
     })?;
-    if version.trim() != qemu.version {
-        return Err(SdkError(format!(
-            "the source in {} is QEMU {}, but {} is QEMU {}; give the source of exactly that version",
-            src.display(),
-            version.trim(),
-            qemu.path.display(),
-            qemu.version
-        )));
+    let version = version.trim().to_string();
+    if let (Some(want), Some(binary)) = (&wanted.version, &wanted.binary) {
+        if &version != want {
+            return Err(SdkError(format!(
+                "the source in {} is QEMU {version}, but {} is QEMU {want}; \
+                 give the source of exactly that version",
+                src.display(),
+                binary.display(),
+            )));
+        }
     }
-    Ok(())
+    Ok(version)
 }
 
 /// Firmware images that `pc-bios/meson.build` insists on when an edk2 target
@@ -595,7 +769,13 @@ const EDK2_BLOBS: &[&str] = &[
     "edk2-loongarch64-vars.fd",
 ];
 
-fn configure(src: &Path, build: &Path, qemu: &QemuBinary, targets: &[String]) -> Result<()> {
+fn configure(
+    src: &Path,
+    build: &Path,
+    version: &str,
+    package: &str,
+    targets: &[String],
+) -> Result<()> {
     // The SDK needs headers only; empty placeholders get configure past the
     // missing firmware, which is never built here.
     let pc_bios = src.join("pc-bios");
@@ -622,14 +802,26 @@ fn configure(src: &Path, build: &Path, qemu: &QemuBinary, targets: &[String]) ->
     let target_list: Vec<String> = targets.iter().map(|t| format!("{t}-softmmu")).collect();
     step(&format!(
         "configuring QEMU {} for {} (log: {}/configure.log)",
-        qemu.version,
+        version,
         target_list.join(","),
         build.display()
     ));
     let mut cmd = Command::new(src.join("configure"));
-    cmd.current_dir(build)
-        .arg(format!("--python={}", python.display()))
-        .arg(format!("--target-list={}", target_list.join(",")))
+    cmd.current_dir(build);
+    // QEMU 7.2 runs meson from PATH or `--meson=`, and refuses
+    // `--python=` without its bundled meson (which Debian's tarball lacks);
+    // 10.0 has no `--meson=` and installs meson into a venv made from
+    // `--python=`.
+    let configure_text = fs::read_to_string(src.join("configure")).unwrap_or_default();
+    if configure_text.contains("--meson=") {
+        cmd.arg(format!(
+            "--meson={}",
+            cache::python_dir().join("bin").join("meson").display()
+        ));
+    } else {
+        cmd.arg(format!("--python={}", python.display()));
+    }
+    cmd.arg(format!("--target-list={}", target_list.join(",")))
         .args([
             "--enable-modules",
             "--disable-docs",
@@ -637,8 +829,8 @@ fn configure(src: &Path, build: &Path, qemu: &QemuBinary, targets: &[String]) ->
             "--without-default-features",
             "--disable-install-blobs",
         ]);
-    if !qemu.package.is_empty() {
-        cmd.arg(format!("--with-pkgversion={}", qemu.package));
+    if !package.is_empty() {
+        cmd.arg(format!("--with-pkgversion={package}"));
     }
     run(&mut cmd, "configure", Some(&build.join("configure.log")))
 }
@@ -788,6 +980,22 @@ mod tests {
     fn sdk_key_is_path_safe() {
         let key = sdk_key("10.0.2", "Debian 1:10.0.2+ds-2+deb13u1~bpo12+1");
         assert_eq!(key, "10.0.2_Debian_1_10.0.2+ds-2+deb13u1_bpo12+1");
+    }
+
+    #[test]
+    fn binnmu_versions_name_their_source() {
+        assert_eq!(
+            source_version("1:7.2+dfsg-7+deb12u18+b3"),
+            "1:7.2+dfsg-7+deb12u18"
+        );
+        assert_eq!(
+            source_version("1:10.0.2+ds-2+deb13u1~bpo12+1"),
+            "1:10.0.2+ds-2+deb13u1~bpo12+1"
+        );
+        assert_eq!(
+            source_version("1:7.2+dfsg-7+deb12u18"),
+            "1:7.2+dfsg-7+deb12u18"
+        );
     }
 
     #[test]

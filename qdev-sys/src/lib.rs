@@ -22,4 +22,6 @@
 )]
 
 include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
+#[cfg(qemu_api = "7.2")]
+mod compat_7_2;
 include!(concat!(env!("OUT_DIR"), "/sdk.rs"));

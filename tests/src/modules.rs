@@ -191,3 +191,181 @@ pub fn rust_module_with_sdk(package: &str, sdk: &Path) -> Result<PathBuf> {
             .join(format!("lib{}.so", package.replace('-', "_"))))
     })
 }
+
+/// The version of Debian bookworm's QEMU 7.2 packages (`qemu-system-x86`,
+/// e.g. `1:7.2+dfsg-7+deb12u18+b3`, which its binary prints) whose source
+/// apt can fetch (scripts/bootstrap.sh adds the bookworm `deb-src` entry).
+/// Bookworm's updates change it, so it is looked up, not written down.
+pub fn bookworm_qemu_version() -> Result<String> {
+    let apt = |args: &[&str]| -> Result<String> {
+        let out = Command::new("apt-cache")
+            .args(args)
+            .output()
+            .map_err(|e| HarnessError::Usage(format!("cannot run apt-cache: {e}")))?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let sources = apt(&["showsrc", "qemu"])?;
+    let sources: Vec<&str> = sources
+        .lines()
+        .filter_map(|l| l.strip_prefix("Version: "))
+        .map(str::trim)
+        .collect();
+    let binaries = apt(&["madison", "qemu-system-x86"])?;
+    // The highest `+deb12uN` (then binNMU `+bN`) with a fetchable source.
+    let rank = |v: &str| -> (u32, u32) {
+        let source = qdev_tool::sdk::source_version(v);
+        let update = source
+            .rsplit_once("deb12u")
+            .and_then(|(_, n)| n.parse().ok())
+            .unwrap_or(0);
+        let binnmu = v
+            .strip_prefix(source)
+            .and_then(|b| b.strip_prefix("+b"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        (update, binnmu)
+    };
+    binaries
+        .lines()
+        .filter_map(|l| l.split('|').nth(1))
+        .map(str::trim)
+        .filter(|v| v.starts_with("1:7.2+"))
+        .filter(|v| sources.contains(&qdev_tool::sdk::source_version(v)))
+        .max_by_key(|v| rank(v))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            HarnessError::Usage(
+                "apt knows no bookworm qemu-system-x86 7.2 with its source: add `deb-src` for \
+                 bookworm (scripts/bootstrap.sh does) and run apt-get update"
+                    .into(),
+            )
+        })
+}
+
+/// Debian bookworm's own QEMU 7.2 (`qemu-system-x86` and
+/// `qemu-system-common` of [`bookworm_qemu_version`], fetched with
+/// `apt-get download` and unpacked with `dpkg -x` into the target
+/// directory, not installed): the QEMU that modules built against the 7.2
+/// SDK are for.
+pub struct BookwormQemu {
+    /// `.../usr/bin/qemu-system-x86_64`.
+    pub binary: PathBuf,
+    /// Its module directory (TCG is a module there): `QEMU_MODULE_DIR`.
+    pub module_dir: PathBuf,
+}
+
+/// Fetches and unpacks [`BookwormQemu`] on first use (13 MB of packages).
+pub fn bookworm_qemu() -> Result<BookwormQemu> {
+    let root = once("bookworm-qemu", || {
+        let version = bookworm_qemu_version()?;
+        let dir = target_dir().join(format!(
+            "bookworm-qemu-{}",
+            version.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.', "_")
+        ));
+        let root = dir.join("root");
+        if root.join("usr/bin/qemu-system-x86_64").is_file() {
+            return Ok(root);
+        }
+        let debs = dir.join("debs");
+        let io = |e: std::io::Error| HarnessError::Usage(format!("{}: {e}", dir.display()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&debs).map_err(io)?;
+        run(
+            Command::new("apt-get")
+                .current_dir(&debs)
+                .arg("download")
+                .arg(format!("qemu-system-x86={version}"))
+                .arg(format!("qemu-system-common={version}")),
+            &format!("apt-get download qemu-system-x86={version}"),
+        )?;
+        for deb in std::fs::read_dir(&debs).map_err(io)? {
+            let deb = deb.map_err(io)?.path();
+            run(
+                Command::new("dpkg").arg("-x").arg(&deb).arg(&root),
+                &format!("dpkg -x {}", deb.display()),
+            )?;
+        }
+        Ok(root)
+    })?;
+    Ok(BookwormQemu {
+        binary: root.join("usr/bin/qemu-system-x86_64"),
+        module_dir: root.join("usr/lib/x86_64-linux-gnu/qemu"),
+    })
+}
+
+/// The root of the SDK for bookworm's QEMU 7.2, built from Debian's source
+/// package with `cargo qdev sdk --debian-version` when it is not in the
+/// cache yet (about 20 s and a 24 MB download).
+pub fn bookworm_sdk() -> Result<PathBuf> {
+    // Built before `once` takes its lock, which is not reentrant.
+    let tool = tool_binary()?;
+    once("bookworm-sdk", || {
+        let version = bookworm_qemu_version()?;
+        let out = Command::new(tool)
+            .args(["sdk", "--debian-version", &version, "--print-root"])
+            .output()
+            .map_err(|e| HarnessError::Usage(format!("cannot run cargo qdev sdk: {e}")))?;
+        if !out.status.success() {
+            return Err(HarnessError::Usage(format!(
+                "cargo qdev sdk --debian-version {version} failed ({}):\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        Ok(PathBuf::from(
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        ))
+    })
+}
+
+/// A minimal C device (one sysbus type, `qdev-c-probe`) that compiles
+/// against any QEMU's headers.
+const C_PROBE: &str = r#"/* A device type and nothing else: its headers are the SDK's. */
+#include "qemu/osdep.h"
+#include "qemu/module.h"
+#include "hw/sysbus.h"
+
+static const TypeInfo probe_info = {
+    .name = "qdev-c-probe",
+    .parent = TYPE_SYS_BUS_DEVICE,
+    .instance_size = sizeof(SysBusDevice),
+};
+
+static void probe_register_types(void)
+{
+    type_register_static(&probe_info);
+}
+
+type_init(probe_register_types)
+"#;
+
+/// A C module built as docs/sdk.md says, `gcc $(pkg-config --cflags
+/// qemu-device) -shared`, with the SDK at `sdk`: it carries that SDK's
+/// build record.
+pub fn c_module_with_sdk(sdk: &Path) -> Result<PathBuf> {
+    let key = format!("c-probe@{}", sdk.display());
+    once(&key, || {
+        let dir = target_dir().join(format!(
+            "c-probe-{}",
+            sdk.file_name().unwrap_or_default().to_string_lossy()
+        ));
+        let io = |e: std::io::Error| HarnessError::Usage(format!("{}: {e}", dir.display()));
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let src = dir.join("probe.c");
+        std::fs::write(&src, C_PROBE).map_err(io)?;
+        let so = dir.join("qdev-c-probe.so");
+        run(
+            Command::new("sh")
+                .arg("-c")
+                .arg(
+                    "gcc -Wall -Werror $(pkg-config --cflags qemu-device) -shared \"$1\" -o \"$2\"",
+                )
+                .arg("sh")
+                .arg(&src)
+                .arg(&so)
+                .env("PKG_CONFIG_PATH", sdk.join("lib").join("pkgconfig")),
+            &format!("gcc probe.c with the SDK in {}", sdk.display()),
+        )?;
+        Ok(so)
+    })
+}

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use qdev_tests::modules::{sdk_pkg_config_dir, tool_binary};
+use qdev_tests::modules::{bookworm_qemu_version, bookworm_sdk, sdk_pkg_config_dir, tool_binary};
 
 fn installed_qemu_banner() -> String {
     let out = Command::new("qemu-system-x86_64")
@@ -85,4 +85,35 @@ fn pkg_config_gives_flags_that_compile_a_c_device() {
         info.describe()
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn cargo_qdev_sdk_builds_bookworms_qemu_7_2_from_debian_source() {
+    let debian = bookworm_qemu_version().unwrap();
+    let root = bookworm_sdk().unwrap();
+    // A second run finds it in the cache and says what it is.
+    let out = Command::new(tool_binary().unwrap())
+        .args(["sdk", "--debian-version", &debian])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("==> building"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let first = stdout.lines().next().unwrap();
+    // Debian's patches make 7.2.0 the stable release it ships (7.2.N).
+    assert!(
+        first.starts_with("QEMU device SDK for QEMU 7.2."),
+        "{first}"
+    );
+    assert!(first.ends_with(&format!(" (Debian {debian})")), "{first}");
+    assert!(stdout.contains(&format!("root:       {}", root.display())));
+    let manifest = qdev_tool::sdk::Sdk::open(&root).unwrap().manifest;
+    assert_eq!(manifest.distro_version, debian);
+    assert_ne!(
+        manifest.qemu_version, "7.2.0",
+        "Debian's patches were applied"
+    );
+    // 7.2's own header names (include/sysemu/), not 10.0's.
+    assert!(root.join("src/include/sysemu/dma.h").is_file());
 }

@@ -219,6 +219,7 @@ pub(super) unsafe extern "C" fn chr_event<T: Device, P>(
     }
 }
 
+#[cfg(not(qemu_api = "7.2"))]
 pub(super) unsafe extern "C" fn reset_hold<T: Device, P>(
     obj: *mut sys::Object,
     ty: sys::ResetType,
@@ -236,6 +237,20 @@ pub(super) unsafe extern "C" fn reset_hold<T: Device, P>(
     };
     // SAFETY: our own instance.
     unsafe { with_device::<T, P, _>(obj.cast(), "reset", (), |dev| dev.reset(kind)) };
+}
+
+/// The hold phase for a QEMU 7.2 SDK, whose hold phases take no reset type
+/// (and which has no snapshot-load or wakeup resets): a cold reset.
+#[cfg(qemu_api = "7.2")]
+pub(super) unsafe extern "C" fn reset_hold<T: Device, P>(obj: *mut sys::Object) {
+    // SAFETY: the parent phases were stored by class_init before any reset.
+    let parent = unsafe { *(*class_data_of::<T>()).parent_phases.get() };
+    if let Some(hold) = parent.hold {
+        // SAFETY: the parent type's own hold phase, for this object.
+        unsafe { hold(obj) };
+    }
+    // SAFETY: our own instance.
+    unsafe { with_device::<T, P, _>(obj.cast(), "reset", (), |dev| dev.reset(ResetKind::Cold)) };
 }
 
 pub(super) unsafe extern "C" fn instance_finalize<T: Device, P: 'static>(obj: *mut sys::Object) {

@@ -162,6 +162,9 @@ unsafe extern "C" fn qom_init() {
     if std::env::var_os(crate::describe::DESCRIBE_ENV).is_some() {
         describe_and_exit();
     }
+    // The version before the functions: a module built for another QEMU
+    // may need functions this one lacks, and the version is the reason.
+    check_version();
     // SAFETY: resolving symbols in our own process; `from_library` checks
     // every name and fails on the first one QEMU does not export.
     let symbols = unsafe { sys::QemuSymbols::from_library(this_process()) };
@@ -174,8 +177,7 @@ unsafe extern "C" fn qom_init() {
             sys::SDK_QEMU_PACKAGE
         )),
     };
-    let symbols = SYMBOLS.get_or_init(|| symbols);
-    check_version(symbols);
+    SYMBOLS.get_or_init(|| symbols);
     crate::log::set_in_qemu();
     trace::register();
     let pending = PENDING.lock().map(|p| p.clone()).unwrap_or_default();
@@ -196,11 +198,27 @@ unsafe extern "C" fn late_init() {
 
 /// Refuses to run in a QEMU other than the one the SDK was made from:
 /// struct layouts and inline functions in the headers are that build's.
-fn check_version(s: &sys::QemuSymbols) {
+/// Resolves its two functions itself, before [`syms`] exists: their
+/// signatures and `VersionInfo` are the same in every QEMU with modules.
+fn check_version() {
+    let lib = this_process();
+    // SAFETY: QEMU's `qmp_query_version` and `qapi_free_VersionInfo` have
+    // these signatures (bindgen's, from the SDK).
+    let (query, free) = unsafe {
+        let query = lib.get::<unsafe extern "C" fn(*mut *mut sys::Error) -> *mut sys::VersionInfo>(
+            b"qmp_query_version\0",
+        );
+        let free =
+            lib.get::<unsafe extern "C" fn(*mut sys::VersionInfo)>(b"qapi_free_VersionInfo\0");
+        match (query, free) {
+            (Ok(q), Ok(f)) => (*q, *f),
+            _ => fatal(format_args!("cannot query QEMU's version")),
+        }
+    };
     let mut err: *mut sys::Error = std::ptr::null_mut();
     // SAFETY: `qmp_query_version` only formats compile-time constants into
     // a freshly allocated VersionInfo, which we free below.
-    let info = unsafe { s.qmp_query_version(&mut err) };
+    let info = unsafe { query(&mut err) };
     if info.is_null() {
         fatal(format_args!("cannot query QEMU's version"));
     }
@@ -215,7 +233,7 @@ fn check_version(s: &sys::QemuSymbols) {
         (format!("{}.{}.{}", t.major, t.minor, t.micro), package)
     };
     // SAFETY: allocated by qmp_query_version, not used after this.
-    unsafe { s.qapi_free_VersionInfo(info) };
+    unsafe { free(info) };
     if running != sys::SDK_QEMU_VERSION || package != sys::SDK_QEMU_PACKAGE {
         fatal(format_args!(
             "refusing to load: built for QEMU {} ({}), but this is QEMU {} ({}); \

@@ -36,9 +36,17 @@ pub(crate) fn dma_rw(
     buf: &mut [u8],
     write: bool,
 ) -> bool {
+    #[cfg(not(qemu_api = "7.2"))]
     let attrs = sys::MemTxAttrs {
         unspecified: true,
         ..Default::default()
+    };
+    // A 7.2 SDK's `unspecified` is a bit field.
+    #[cfg(qemu_api = "7.2")]
+    let attrs = {
+        let mut attrs = sys::MemTxAttrs::default();
+        attrs.set_unspecified(1);
+        attrs
     };
     // SAFETY: `space` is the device's bus-master address space or system
     // memory, both live while the device is; `buf` is valid for its length.

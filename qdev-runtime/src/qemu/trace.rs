@@ -31,6 +31,9 @@ pub(super) fn register() {
     let event = |name: &'static CStr, state: &'static AtomicU16| -> *mut sys::TraceEvent {
         Box::into_raw(Box::new(sys::TraceEvent {
             id: 0,
+            // A 7.2 SDK's events have a vCPU id: TRACE_VCPU_EVENT_NONE.
+            #[cfg(qemu_api = "7.2")]
+            vcpu_id: u32::MAX,
             name: name.as_ptr(),
             sstate: true,
             dstate: state.as_ptr(),
