@@ -130,6 +130,36 @@ Options:
   -h, --help         show this text
 ";
 
+/// Writes to standard output; a reader that went away (`cargo qdev check
+/// X.so | head`) ends the program quietly, as for any Unix tool.
+fn write_out(args: std::fmt::Arguments<'_>, newline: bool) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = out.write_fmt(args).and_then(|()| {
+        if newline {
+            out.write_all(b"\n")
+        } else {
+            Ok(())
+        }
+    });
+    if let Err(e) = written {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("cargo-qdev: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
+macro_rules! outln {
+    () => { write_out(format_args!(""), true) };
+    ($($t:tt)*) => { write_out(format_args!($($t)*), true) };
+}
+
+macro_rules! out {
+    ($($t:tt)*) => { write_out(format_args!($($t)*), false) };
+}
+
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     // Invoked by cargo as `cargo-qdev qdev ...`.
@@ -153,11 +183,11 @@ fn main() -> ExitCode {
                 Some("regmap") => REGMAP_USAGE,
                 _ => USAGE,
             };
-            print!("{text}");
+            out!("{text}");
             Ok(ExitCode::SUCCESS)
         }
         Some("-h" | "--help") | None => {
-            print!("{USAGE}");
+            out!("{USAGE}");
             Ok(ExitCode::SUCCESS)
         }
         Some(other) => Err(format!(
@@ -206,7 +236,7 @@ fn cmd_sdk(args: &[String]) -> Result<ExitCode, String> {
             "--force" => opts.force = true,
             "--print-root" | "--print-pkg-config-path" => print = Some(arg.clone()),
             "-h" | "--help" => {
-                print!("{SDK_USAGE}");
+                out!("{SDK_USAGE}");
                 return Ok(ExitCode::SUCCESS);
             }
             other => {
@@ -218,16 +248,16 @@ fn cmd_sdk(args: &[String]) -> Result<ExitCode, String> {
     }
     let sdk = sdk::ensure(&opts).map_err(|e| e.to_string())?;
     match print.as_deref() {
-        Some("--print-root") => println!("{}", sdk.root.display()),
-        Some(_) => println!("{}", sdk.pkg_config_dir().display()),
+        Some("--print-root") => outln!("{}", sdk.root.display()),
+        Some(_) => outln!("{}", sdk.pkg_config_dir().display()),
         None => {
             let m = &sdk.manifest;
-            println!("QEMU device SDK for QEMU {}", m.module_info().describe());
-            println!("  root:       {}", sdk.root.display());
-            println!("  host:       {}", m.host_arch);
-            println!("  targets:    {}", m.targets.join(","));
-            println!("  source:     {}", m.source);
-            println!(
+            outln!("QEMU device SDK for QEMU {}", m.module_info().describe());
+            outln!("  root:       {}", sdk.root.display());
+            outln!("  host:       {}", m.host_arch);
+            outln!("  targets:    {}", m.targets.join(","));
+            outln!("  source:     {}", m.source);
+            outln!(
                 "  pkg-config: PKG_CONFIG_PATH={} pkg-config --cflags qemu-device",
                 sdk.pkg_config_dir().display()
             );
@@ -250,7 +280,7 @@ fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
             "--no-check" => options.no_check = true,
             "--print-command" => print_command = true,
             "-h" | "--help" => {
-                print!("{RUN_USAGE}");
+                out!("{RUN_USAGE}");
                 return Ok(ExitCode::SUCCESS);
             }
             "--" => {
@@ -261,7 +291,7 @@ fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
     }
     let qemu = QemuBinary::inspect(&qemu).map_err(|e| e.to_string())?;
     if print_command {
-        println!(
+        outln!(
             "{}",
             launch::plain_command_line(&qemu, &modules, &qemu_args)
         );
@@ -284,7 +314,7 @@ fn cmd_new(args: &[String]) -> Result<ExitCode, String> {
             "--pci" => bus = Bus::Pci,
             "--runtime" => runtime = value(&mut it, arg)?.into(),
             "-h" | "--help" => {
-                print!("{NEW_USAGE}");
+                out!("{NEW_USAGE}");
                 return Ok(ExitCode::SUCCESS);
             }
             n if !n.starts_with('-') && name.is_none() => name = Some(n.to_string()),
@@ -299,8 +329,8 @@ fn cmd_new(args: &[String]) -> Result<ExitCode, String> {
         name.ok_or_else(|| format!("cargo qdev new: the device needs a name\n\n{NEW_USAGE}"))?;
     let dir = std::env::current_dir().map_err(|e| e.to_string())?;
     let root = create(&dir, &name, bus, &runtime).map_err(|e| e.to_string())?;
-    println!("created {}", root.display());
-    println!("  cd {name} && cargo test && cargo qdev build");
+    outln!("created {}", root.display());
+    outln!("  cd {name} && cargo test && cargo qdev build");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -318,7 +348,7 @@ fn cmd_build(args: &[String]) -> Result<ExitCode, String> {
             }
             "--release" => cargo_args.push("--release".into()),
             "-h" | "--help" => {
-                print!("{BUILD_USAGE}");
+                out!("{BUILD_USAGE}");
                 return Ok(ExitCode::SUCCESS);
             }
             other => {
@@ -353,7 +383,7 @@ fn cmd_build(args: &[String]) -> Result<ExitCode, String> {
         return Err("no module was built: is this a device crate (crate-type \"cdylib\")?".into());
     }
     for m in modules {
-        println!("{m}");
+        outln!("{m}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -366,7 +396,7 @@ fn cmd_check(args: &[String]) -> Result<ExitCode, String> {
         match arg.as_str() {
             "--qemu" => qemu = value(&mut it, arg)?.into(),
             "-h" | "--help" => {
-                print!("{CHECK_USAGE}");
+                out!("{CHECK_USAGE}");
                 return Ok(ExitCode::SUCCESS);
             }
             m if !m.starts_with('-') && module.is_none() => module = Some(PathBuf::from(m)),
@@ -381,12 +411,12 @@ fn cmd_check(args: &[String]) -> Result<ExitCode, String> {
         module.ok_or_else(|| format!("cargo qdev check: which module?\n\n{CHECK_USAGE}"))?;
     let qemu = QemuBinary::inspect(&qemu).map_err(|e| e.to_string())?;
     let mut fits = true;
-    println!("module   {}", module.display());
+    outln!("module   {}", module.display());
     match qdev_tool::modinfo::ModuleInfo::read(&module).map_err(|e| e.to_string())? {
-        Some(info) => println!("built    for {info}"),
-        None => println!("built    for (no qdev build record)"),
+        Some(info) => outln!("built    for {info}"),
+        None => outln!("built    for (no qdev build record)"),
     }
-    println!(
+    outln!(
         "qemu     {} (QEMU {}, {} on {})",
         qemu.path.display(),
         qemu.describe(),
@@ -394,16 +424,16 @@ fn cmd_check(args: &[String]) -> Result<ExitCode, String> {
         qemu.host_arch
     );
     match launch::check_module(&qemu, &module) {
-        Ok(_) => println!("fits     yes"),
+        Ok(_) => outln!("fits     yes"),
         Err(e) => {
             fits = false;
-            println!("fits     NO: {e}");
+            outln!("fits     NO: {e}");
         }
     }
     match qdev_tool::describe::describe(&qemu, &module) {
         Ok(d) => {
             let missing = d.missing_symbols();
-            println!(
+            outln!(
                 "symbols  {} QEMU functions needed, {} missing{}",
                 d.symbols.len(),
                 missing.len(),
@@ -415,15 +445,18 @@ fn cmd_check(args: &[String]) -> Result<ExitCode, String> {
             );
             fits &= missing.is_empty();
             for dev in &d.devices {
-                println!("device   {} ({}): {}", dev.name, dev.bus, dev.description);
+                outln!("device   {} ({}): {}", dev.name, dev.bus, dev.description);
                 for p in &dev.properties {
-                    println!(
+                    outln!(
                         "  property {} <{}> {} {}",
-                        p.name, p.ty, p.detail, p.description
+                        p.name,
+                        p.ty,
+                        p.detail,
+                        p.description
                     );
                 }
                 for r in &dev.regions {
-                    println!(
+                    outln!(
                         "  region   {} {:#x} bytes ({}), {} registers",
                         r.name,
                         r.size,
@@ -436,7 +469,7 @@ fn cmd_check(args: &[String]) -> Result<ExitCode, String> {
                         } else {
                             String::new()
                         };
-                        println!(
+                        outln!(
                             "    {:#06x} {}{arr} {}-bit {} reset {:#x}",
                             reg.offset,
                             reg.name,
@@ -448,7 +481,7 @@ fn cmd_check(args: &[String]) -> Result<ExitCode, String> {
                 }
             }
         }
-        Err(e) => println!("devices  unknown: {e}"),
+        Err(e) => outln!("devices  unknown: {e}"),
     }
     Ok(if fits {
         ExitCode::SUCCESS
@@ -469,7 +502,7 @@ fn cmd_regmap(args: &[String]) -> Result<ExitCode, String> {
             "--format" => format = value(&mut it, arg)?,
             "--device" => device = Some(value(&mut it, arg)?),
             "-h" | "--help" => {
-                print!("{REGMAP_USAGE}");
+                out!("{REGMAP_USAGE}");
                 return Ok(ExitCode::SUCCESS);
             }
             m if !m.starts_with('-') && module.is_none() => module = Some(PathBuf::from(m)),
@@ -508,7 +541,7 @@ fn cmd_regmap(args: &[String]) -> Result<ExitCode, String> {
         "svd" => qdev_tool::regmap::svd(dev),
         other => return Err(format!("unknown format `{other}`: md, c or svd")),
     };
-    print!("{text}");
+    out!("{text}");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -45,6 +45,23 @@ fn check_reports_a_fitting_module_and_what_it_holds() {
 }
 
 #[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    // `cargo qdev check X.so | head -1`: the reader leaves after one line.
+    let module = rust_module("qdev-gpio").unwrap();
+    let mut child = Command::new(tool_binary().unwrap())
+        .args(["check", module.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // nobody reads
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}
+
+#[test]
 fn check_refuses_a_module_for_another_qemu_but_still_describes_it() {
     let module = with_claimed_version(&rust_module("qdev-edu").unwrap(), "10.0.9").unwrap();
     let (code, out, _) = tool(&["check", module.to_str().unwrap()]);
