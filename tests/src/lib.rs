@@ -52,6 +52,7 @@ mod json;
 pub mod lockstep;
 pub mod modules;
 mod pci;
+pub mod prop;
 mod qemu;
 pub mod script;
 pub mod targets;

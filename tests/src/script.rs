@@ -375,7 +375,8 @@ pub fn write_script(path: &Path, commands: &[(String, bool)]) -> Result<()> {
 /// What a replayed script printed.
 #[derive(Debug, Clone)]
 pub struct Replay {
-    /// One reply per command, in order (intercepted IRQ lines removed).
+    /// One reply per command, in order (intercepted IRQ lines removed),
+    /// the last one [`EXIT_COMMAND`]'s (QEMU answers it, then exits).
     pub replies: Vec<String>,
     /// QEMU's stderr: the guest-error log.
     pub log: Vec<String>,
