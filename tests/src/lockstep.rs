@@ -12,7 +12,11 @@
 //!   aligned pieces; so does the runner, see [`split`]);
 //! - every piece the description calls invalid is logged, and a piece it
 //!   calls valid is logged only with a message the description cannot
-//!   predict ([`undescribed_policy`]).
+//!   predict ([`undescribed_policy`]);
+//! - the device's interrupt, seen at the I/O APIC input it reaches
+//!   (`irq_intercept_in`), changes level in QEMU exactly as the device's
+//!   line changes on the mocked bus, in the same order, and is at the
+//!   same level after every batch and every reset.
 //!
 //! A failing run leaves a replay script under `target/qdev-replay/` and the
 //! failure names the command line that replays it.
@@ -42,6 +46,10 @@ pub struct Stats {
     pub undescribed: BTreeMap<String, u64>,
     /// System resets.
     pub resets: u64,
+    /// Interrupt level changes seen in QEMU (all matched).
+    pub irq_changes: u64,
+    /// GPIO input changes driven.
+    pub gpio_inputs: u64,
     /// qtest commands sent.
     pub commands: u64,
 }
@@ -57,6 +65,9 @@ pub struct Lockstep<'a> {
     failures: Vec<String>,
     /// Compare read values with the mocked bus.
     pub compare_values: bool,
+    /// The interrupt's level, as QEMU and the mocked bus last showed it.
+    qemu_level: bool,
+    mock_level: bool,
 }
 
 /// Accesses sent to QEMU in one batch.
@@ -73,6 +84,8 @@ impl<'a> Lockstep<'a> {
             stats: Stats::default(),
             failures: Vec::new(),
             compare_values: true,
+            qemu_level: false,
+            mock_level: false,
         })
     }
 
@@ -89,6 +102,35 @@ impl<'a> Lockstep<'a> {
         if self.failures.len() < 20 {
             self.failures.push(what);
         }
+    }
+
+    /// Drives the device's GPIO input `line` to `level` (through qtest's
+    /// `set_irq_in` and on the mocked bus), and compares what follows.
+    pub fn gpio_in(&mut self, line: u32, level: bool) -> Result<()> {
+        self.flush()?;
+        let Some((path, _)) = self.target.gpio_inputs else {
+            return Ok(());
+        };
+        let cmd = format!("set_irq_in {path} in {line} {}", u8::from(level));
+        let reply = self.session.command(&cmd)?;
+        self.stats.commands += 1;
+        self.stats.gpio_inputs += 1;
+        if reply != "OK" {
+            self.fail(format!(
+                "{}: `{cmd}` answered `{reply}`",
+                self.target.package
+            ));
+        }
+        self.mock.gpio_in(line, level);
+        let (qemu, mock) = (self.session.take_log(), self.mock.take_log());
+        if qemu != mock {
+            self.fail(format!(
+                "{}: after `{cmd}`, QEMU logged {qemu:?}, the mocked bus {mock:?}",
+                self.target.package
+            ));
+        }
+        self.compare_irq("after a GPIO input");
+        Ok(())
     }
 
     /// Runs the queued accesses in QEMU and on the mocked bus, and compares.
@@ -198,10 +240,45 @@ impl<'a> Lockstep<'a> {
                 expected.len()
             ));
         }
+        self.compare_irq("after a batch");
         if !self.session.alive() {
             self.fail(format!("{}: QEMU exited", self.target.package));
         }
         Ok(())
+    }
+
+    /// Compares the interrupt's level changes since the last call (at a
+    /// reset only the level: the reset lowers it by different routes).
+    fn compare_irq(&mut self, when: &str) {
+        let Some((gsi, line)) = self.target.irq else {
+            return;
+        };
+        let qemu: Vec<bool> = self
+            .session
+            .take_interrupts()
+            .into_iter()
+            .filter(|i| i.line == gsi)
+            .map(|i| i.level)
+            .collect();
+        let mut mock = Vec::new();
+        for level in self.mock.take_drives(line) {
+            if level != self.mock_level {
+                mock.push(level);
+                self.mock_level = level;
+            }
+        }
+        if let Some(&l) = qemu.last() {
+            self.qemu_level = l;
+        }
+        self.stats.irq_changes += qemu.len() as u64;
+        let same_changes = qemu == mock || when == "at a reset";
+        if !same_changes || self.qemu_level != self.mock_level {
+            self.fail(format!(
+                "{}: {when}: the interrupt at GSI {gsi} changed {qemu:?} in QEMU, \
+                 {mock:?} on the mocked bus (now {} and {})",
+                self.target.package, self.qemu_level, self.mock_level
+            ));
+        }
     }
 
     /// A system reset, in QEMU and on the mocked bus.
@@ -210,6 +287,7 @@ impl<'a> Lockstep<'a> {
         self.target.reset(&mut self.session)?;
         self.mock.reset();
         self.mock.take_log();
+        self.compare_irq("at a reset");
         self.stats.resets += 1;
         Ok(())
     }
@@ -220,6 +298,14 @@ impl<'a> Lockstep<'a> {
         self.flush()?;
         if let Err(e) = self.target.check(&mut self.session) {
             self.fail(format!("{}: functional check: {e}", self.target.package));
+        }
+        // The check's interrupts are its own business.
+        if let Some((gsi, _)) = self.target.irq {
+            for i in self.session.take_interrupts() {
+                if i.line == gsi {
+                    self.qemu_level = i.level;
+                }
+            }
         }
         self.reset()
     }

@@ -31,7 +31,7 @@ pub struct Rng(pub u64);
 
 impl Rng {
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -41,7 +41,7 @@ impl Rng {
 
     /// A number below `n` (`n > 0`).
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.next_u64() % n
     }
 
     /// True with probability `percent` / 100.
@@ -93,7 +93,7 @@ pub type Invariant<T> = fn(&mut MockDevice<T>) -> Result<(), String>;
 
 /// The description of `T`, parsed as `cargo qdev` parses a module's.
 pub fn described<T: Device>() -> Described {
-    let text = qdev_runtime::describe::describe(&[&T::DESCRIPTOR]);
+    let text = qdev_runtime::describe::describe(&[T::DESCRIPTOR]);
     Description::parse(&text)
         .devices
         .into_iter()
@@ -154,7 +154,7 @@ impl<T: Device> Prop<T> {
                 PropertyKind::Str => (0, 0),
             });
             let span = (hi - lo) as u128 + 1;
-            let pick = lo + (u128::from(rng.next()) % span.max(1)) as i128;
+            let pick = lo + (u128::from(rng.next_u64()) % span.max(1)) as i128;
             let v = match p.kind {
                 PropertyKind::Bool => qdev_runtime::mock::PropValue::Bool(pick != 0),
                 PropertyKind::Str => {
@@ -204,7 +204,7 @@ impl<T: Device> Prop<T> {
         }
         if self.extras.chardev && r < 90 {
             let n = rng.below(24) as usize;
-            return Op::Input((0..n).map(|_| rng.next() as u8).collect());
+            return Op::Input((0..n).map(|_| rng.next_u64() as u8).collect());
         }
         if self.extras.gpio_inputs > 0 && r < 140 {
             let line = rng.below(u64::from(self.extras.gpio_inputs) + 2) as u32;
@@ -239,7 +239,7 @@ impl<T: Device> Prop<T> {
             0 => INTERESTING[rng.below(INTERESTING.len() as u64) as usize],
             1 => 1 << rng.below(64),
             2 => rng.below(64),
-            _ => rng.next(),
+            _ => rng.next_u64(),
         });
         Op::Access(Access {
             region,

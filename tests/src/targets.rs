@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use qdev_runtime::mock::MockDevice;
-use qdev_runtime::Device;
+use qdev_runtime::{Device, LineRef};
 use qdev_tool::describe::{describe, Device as Described};
 use qdev_tool::qemu::{default_binary, QemuBinary};
 
@@ -45,6 +45,11 @@ pub trait MockBus {
     fn reset(&mut self);
     /// Guest-error and unimplemented messages since the last call.
     fn take_log(&mut self) -> Vec<String>;
+    /// The levels `line` was driven to since the last call (every drive,
+    /// also one that does not change the level).
+    fn take_drives(&mut self, line: LineRef) -> Vec<bool>;
+    /// Drives GPIO input `line` (group 0).
+    fn gpio_in(&mut self, line: u32, level: bool);
 }
 
 impl<T: Device> MockBus for MockDevice<T> {
@@ -78,6 +83,16 @@ impl<T: Device> MockBus for MockDevice<T> {
             .map(|e| e.message)
             .collect()
     }
+    fn gpio_in(&mut self, line: u32, level: bool) {
+        self.set_gpio_in(0, line, level)
+    }
+    fn take_drives(&mut self, line: LineRef) -> Vec<bool> {
+        self.take_line_events()
+            .into_iter()
+            .filter(|e| e.line == line)
+            .map(|e| e.level)
+            .collect()
+    }
 }
 
 /// A catalogue device ready to start.
@@ -94,9 +109,19 @@ pub struct Target {
     pub spaces: Vec<Space>,
     /// The PCI function, for PCI devices.
     pub bdf: Option<u16>,
-    mock: fn() -> Box<dyn MockBus>,
-    check: fn(&mut Session) -> std::result::Result<(), String>,
+    /// The interrupt compared between QEMU and the mocked bus: the I/O
+    /// APIC input (GSI) it arrives at, and the device's line.
+    pub irq: Option<(u32, LineRef)>,
+    /// The QOM path and number of the device's GPIO inputs (group 0).
+    pub gpio_inputs: Option<(&'static str, u32)>,
+    mock: MockMaker,
+    check: Check,
 }
+
+/// Makes the device on the mocked bus.
+type MockMaker = fn() -> Box<dyn MockBus>;
+/// A functional check in a QEMU session.
+type Check = fn(&mut Session) -> std::result::Result<(), String>;
 
 fn mock_of<T: Device + 'static>() -> Box<dyn MockBus> {
     Box::new(MockDevice::<T>::new().expect("the device realizes with default properties"))
@@ -122,11 +147,11 @@ impl Target {
         let pci = device.bus.starts_with("pci");
         let bdf = pci.then_some(PCI_SLOT << 3);
         let dev_arg = |extra: &str| format!("{package},addr={PCI_SLOT:#x}{extra}");
-        let (args, mock, check): (Vec<String>, fn() -> Box<dyn MockBus>, _) = match package {
+        let (args, mock, check): (Vec<String>, MockMaker, Check) = match package {
             "qdev-edu" => (
                 args(&["-M", "q35", "-device", &dev_arg("")]),
                 mock_of::<qdev_edu::Edu>,
-                check_edu as fn(&mut Session) -> std::result::Result<(), String>,
+                check_edu,
             ),
             "qdev-16550" => (
                 args(&["-M", "q35", "-device", &dev_arg("")]),
@@ -197,6 +222,16 @@ impl Target {
             };
             spaces.push(space);
         }
+        // INTx of slot 4 pin A: on q35 PIRQE-H are GSI 20-23 (slot + pin
+        // picks one); on pc, PIRQ[(slot + 3) % 4] = PIRQD, routed by
+        // `setup` to ISA IRQ 11 (as SeaBIOS does). See `Qemu::pci_intx_gsi`.
+        let irq = match package {
+            "qdev-edu" | "qdev-16550" => Some((16 + 4 + u32::from(PCI_SLOT) % 4, LineRef::Intx)),
+            "qdev-baseline" => Some((11, LineRef::Intx)),
+            "qdev-gpio" => Some((GPIO_GSI, LineRef::Irq(0))),
+            "qdev-pl011" => Some((6, LineRef::Irq(0))),
+            _ => None,
+        };
         Ok(Target {
             package,
             device,
@@ -204,6 +239,8 @@ impl Target {
             args,
             spaces,
             bdf,
+            irq,
+            gpio_inputs: (package == "qdev-gpio").then_some(("/machine/peripheral/gpio0", 8)),
             mock,
             check,
         })
@@ -216,7 +253,7 @@ impl Target {
 
     /// Starts QEMU with the device, its BARs mapped.
     pub fn start(&self) -> Result<Session> {
-        let mut s = Session::start(&[self.module.clone()], &self.args)?;
+        let mut s = Session::start(std::slice::from_ref(&self.module), &self.args)?;
         self.setup(&mut s)?;
         Ok(s)
     }
@@ -224,7 +261,14 @@ impl Target {
     /// Programs the BARs and enables I/O, memory and bus mastering (again
     /// after each system reset, which clears them).
     pub fn setup(&self, s: &mut Session) -> Result<()> {
+        if self.irq.is_some() {
+            s.batch(&["irq_intercept_in ioapic".to_string()])?;
+        }
         let Some(bdf) = self.bdf else { return Ok(()) };
+        if self.args.iter().any(|a| a == "pc") {
+            // PIIX3 PIRQD route (register 0x63) to ISA IRQ 11.
+            s.batch(&["outl 0xcf8 0x80000860".into(), "outb 0xcff 0xb".into()])?;
+        }
         let cfg = |reg: u32| {
             format!(
                 "outl 0xcf8 0x{:x}",

@@ -7,9 +7,10 @@
 //!   descriptors pointing anywhere, time passing, chardev and GPIO input;
 //!   after every operation the device's invariants below hold and the
 //!   guest-error log agrees with the description.
-//! - In QEMU (`*_in_qemu`): 50,000 random accesses and resets per device
-//!   through a pipelined qtest session, in lockstep with the mocked bus
-//!   (`qdev_tests::lockstep`): every read value and every log line
+//! - In QEMU (`*_in_qemu`): 50,000 random accesses, resets (and GPIO input
+//!   changes, for the GPIO controller) per device through a pipelined qtest
+//!   session, in lockstep with the mocked bus (`qdev_tests::lockstep`):
+//!   every read value, every log line and every interrupt level change
 //!   compared. A failure saves the sequence as a replayable qtest script
 //!   under `target/qdev-replay/` and prints the command that replays it.
 //! - `a_saved_script_replays_with_the_same_replies`: the replay mechanism
@@ -196,6 +197,13 @@ fn in_qemu(package: &'static str) {
             l.reset().unwrap();
             continue;
         }
+        if let Some((_, lines)) = target.gpio_inputs {
+            if rng.percent(5) {
+                let line = rng.below(u64::from(lines)) as u32;
+                l.gpio_in(line, rng.percent(50)).unwrap();
+                continue;
+            }
+        }
         let region = rng.below(desc.regions.len() as u64) as usize;
         let r = &desc.regions[region];
         let config = r.kind == "config";
@@ -219,7 +227,7 @@ fn in_qemu(package: &'static str) {
         let write = rng.percent(55).then(|| match rng.below(4) {
             0 => 0,
             1 => u64::MAX,
-            _ => rng.next(),
+            _ => rng.next_u64(),
         });
         l.access(Access {
             region: region as u32,
@@ -232,9 +240,12 @@ fn in_qemu(package: &'static str) {
     l.functional_check().unwrap();
     let stats = l.finish(&format!("random-{package}"));
     eprintln!(
-        "{package}: {} random accesses and {} resets in QEMU, compared with the mocked bus, {:.1?}",
+        "{package}: {} random accesses and {} resets in QEMU, compared with the mocked bus \
+         ({} interrupt changes, {} GPIO input changes), {:.1?}",
         stats.accesses,
         stats.resets,
+        stats.irq_changes,
+        stats.gpio_inputs,
         started.elapsed()
     );
 }

@@ -11,7 +11,7 @@
 //!
 //! Regions up to 4 KiB are swept at every offset. A larger region (edu's
 //! 1 MiB BAR) is swept at every offset of its first 4 KiB (the registers
-//! end at 0xa0), then at every 256th offset of the rest plus 256 random
+//! end at 0xa0), then at every 64th offset of the rest plus 1024 random
 //! offsets. Config space is swept from 0x40 (the device's own part) to
 //! 0xff, an access never crossing a dword (the `0xcfc` window).
 
@@ -45,8 +45,8 @@ fn offsets(size: u64, config: bool, rng: &mut Rng) -> Vec<u64> {
         return (0..size).collect();
     }
     let mut v: Vec<u64> = (0..FULL).collect();
-    v.extend((FULL..size).step_by(0x100));
-    v.extend((0..256).map(|_| FULL + rng.next() % (size - FULL)));
+    v.extend((FULL..size).step_by(0x40));
+    v.extend((0..1024).map(|_| FULL + rng.next() % (size - FULL)));
     v
 }
 
@@ -95,11 +95,12 @@ fn sweep(package: &'static str) {
     let stats = l.finish(&format!("sweep-{package}"));
     eprintln!(
         "{package}: {} accesses ({} invalid, {} log lines, described-valid but logged: {:?}), \
-         {} qtest commands, {} resets, {:.1?}",
+         {} interrupt changes, {} qtest commands, {} resets, {:.1?}",
         stats.accesses,
         stats.invalid,
         stats.logged,
         stats.undescribed,
+        stats.irq_changes,
         stats.commands,
         stats.resets,
         started.elapsed()
