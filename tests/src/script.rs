@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 use qdev_tool::launch::{plain_command_line, qemu_command, LaunchOptions};
 use qdev_tool::qemu::{default_binary, QemuBinary};
 
+use crate::watchdog::Watchdog;
 use crate::{HarnessError, Result};
 
 /// The command that asks for a hard system reset on `pc` and `q35` (PIIX3
@@ -66,6 +67,9 @@ enum Line {
 /// A running QEMU driven through `-qtest stdio`.
 pub struct Session {
     child: Child,
+    /// Kills QEMU if the test process dies without dropping the session
+    /// (QEMU does not exit when its qtest input ends).
+    watchdog: Option<Watchdog>,
     stdin: Option<ChildStdin>,
     lines: Receiver<Line>,
     stderr: Receiver<Vec<u8>>,
@@ -145,6 +149,7 @@ impl Session {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| io_err(format!("starting {}", binary.path.display()), e))?;
+        let watchdog = Watchdog::spawn(child.id(), &dir);
         let stdout = child.stdout.take().expect("piped");
         let mut stderr = child.stderr.take().expect("piped");
         let (line_tx, lines) = channel();
@@ -174,6 +179,7 @@ impl Session {
         });
         let mut s = Session {
             child,
+            watchdog,
             stdin: None,
             lines,
             stderr: stderr_rx,
@@ -345,6 +351,9 @@ impl Drop for Session {
         drop(self.stdin.take());
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(w) = self.watchdog.take() {
+            w.stop();
+        }
         let _ = fs::remove_dir_all(&self.dir);
     }
 }
