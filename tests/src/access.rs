@@ -210,3 +210,81 @@ pub fn verdict(device: &Device, access: &Access) -> Verdict {
 pub fn undescribed_policy(message: &str) -> bool {
     message.contains("does not take that size") || message.contains("unimplemented register")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qdev_tool::describe::Description;
+
+    #[test]
+    fn split_follows_qemus_alignment_rule() {
+        assert_eq!(split(0x10, 8, 8), [(0x10, 8)]);
+        assert_eq!(split(0x1, 4, 8), [(0x1, 1), (0x2, 2), (0x4, 1)]);
+        assert_eq!(split(0x2, 8, 8), [(0x2, 2), (0x4, 4), (0x8, 2)]);
+        assert_eq!(split(0x0, 8, 4), [(0x0, 4), (0x4, 4)]);
+        assert_eq!(split(0x3, 2, 4), [(0x3, 1), (0x4, 1)]);
+    }
+
+    const DESC: &str = "module m\n\
+device d sysbus \"d\"\n\
+region d regs size=0x100 kind=mmio\n\
+register d regs CTRL offset=0x10 width=4 count=1 stride=4 reset=0x0 rw=0xff wo=0x0 w1c=0x0 w1s=0x0 w0c=0x0 toggle=0x0 rc=0x0 rs=0x0 reserved=0xffffff00 \"\"\n\
+register d regs ID offset=0x14 width=4 count=1 stride=4 reset=0x1 rw=0x0 wo=0x0 w1c=0x0 w1s=0x0 w0c=0x0 toggle=0x0 rc=0x0 rs=0x0 reserved=0x0 \"\"\n\
+register d regs GO offset=0x18 width=4 count=1 stride=4 reset=0x0 rw=0xffffffff wo=0xffffffff w1c=0x0 w1s=0x0 w0c=0x0 toggle=0x0 rc=0x0 rs=0x0 reserved=0x0 \"\"\n\
+register d regs PIN offset=0x20 width=2 count=2 stride=4 reset=0x0 rw=0xffff wo=0x0 w1c=0x0 w1s=0x0 w0c=0x0 toggle=0x0 rc=0x0 rs=0x0 reserved=0x0 \"\"\n";
+
+    fn at(offset: u64, size: u32, write: Option<u64>) -> Verdict {
+        let d = &Description::parse(DESC).devices[0];
+        verdict(
+            d,
+            &Access {
+                region: 0,
+                offset,
+                size,
+                write,
+            },
+        )
+    }
+
+    #[test]
+    fn the_description_decides_what_must_be_logged() {
+        assert_eq!(at(0x0, 4, None), Verdict::Invalid("unmapped"));
+        assert_eq!(
+            at(0x12, 4, None),
+            Verdict::Invalid("runs past the register")
+        );
+        assert_eq!(at(0x10, 4, Some(0xff)), Verdict::Valid);
+        assert_eq!(
+            at(0x11, 1, Some(0)),
+            Verdict::Valid,
+            "reserved bits unchanged"
+        );
+        assert_eq!(
+            at(0x10, 4, Some(0x100)),
+            Verdict::Invalid("changes reserved bits")
+        );
+        assert_eq!(at(0x14, 4, Some(1)), Verdict::Invalid("read-only register"));
+        assert_eq!(at(0x18, 4, None), Verdict::Invalid("write-only register"));
+        assert_eq!(at(0x24, 2, None), Verdict::Valid, "second instance");
+        assert_eq!(
+            at(0x22, 2, None),
+            Verdict::Invalid("unmapped"),
+            "gap in the array"
+        );
+    }
+
+    #[test]
+    fn commands_for_each_space() {
+        assert_eq!(
+            commands(Space::Mmio(0x1000), 4, 2, Some(0x12345)),
+            ["writew 0x1004 0x2345"]
+        );
+        assert_eq!(commands(Space::Io(0xc000), 1, 1, None), ["inb 0xc001"]);
+        assert_eq!(
+            commands(Space::Config(0x20), 0x62, 2, None),
+            ["outl 0xcf8 0x80002060", "inw 0xcfe"]
+        );
+        assert_eq!(reply_value("OK 0x00000000000000a5"), Some(0xa5));
+        assert_eq!(reply_value("OK"), None);
+    }
+}

@@ -444,3 +444,28 @@ pub fn replay(modules: &[PathBuf], args: &[String], script: &Path) -> Result<Rep
         exit_code: status.and_then(|s| s.code()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reset_line_ends_a_qtest_read_block() {
+        let dir = private_dir().unwrap();
+        let path = dir.join("s.qtest");
+        let script = vec![
+            ("readb 0x0".to_string(), false),
+            (RESET_COMMAND.to_string(), true),
+            ("readb 0x1".to_string(), false),
+            (RESET_COMMAND.to_string(), true),
+        ];
+        write_script(&path, &script).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        let ends: Vec<usize> = text.match_indices('\n').map(|(i, _)| i + 1).collect();
+        assert_eq!(ends[1], QTEST_READ_BLOCK);
+        assert_eq!(ends[3], 2 * QTEST_READ_BLOCK);
+        assert!(text.ends_with(&format!("{EXIT_COMMAND}\n")));
+        assert!(text.lines().all(|l| !l.trim().is_empty()), "no empty line");
+        fs::remove_dir_all(dir).unwrap();
+    }
+}
