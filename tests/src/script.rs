@@ -78,7 +78,10 @@ pub struct Session {
     modules: Vec<PathBuf>,
     args: Vec<String>,
     log_path: PathBuf,
-    log_read: usize,
+    /// The log, opened once QEMU created it, read from where the last
+    /// call stopped; and a partial last line.
+    log: Option<fs::File>,
+    log_tail: Vec<u8>,
     dir: PathBuf,
     /// Commands sent, with whether each is a reset barrier.
     transcript: Vec<(String, bool)>,
@@ -188,7 +191,8 @@ impl Session {
             modules: modules.to_vec(),
             args: args.to_vec(),
             log_path,
-            log_read: 0,
+            log: None,
+            log_tail: Vec::new(),
             dir,
             transcript: Vec::new(),
             replies: 0,
@@ -273,12 +277,20 @@ impl Session {
 
     /// Guest-error log lines written since the last call.
     pub fn take_log(&mut self) -> Vec<String> {
-        let text = fs::read(&self.log_path).unwrap_or_default();
-        let new = text.get(self.log_read..).unwrap_or_default();
+        if self.log.is_none() {
+            self.log = fs::File::open(&self.log_path).ok();
+        }
+        if let Some(f) = self.log.as_mut() {
+            let _ = f.read_to_end(&mut self.log_tail);
+        }
         // Only whole lines: the rest comes with the next call.
-        let end = new.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        self.log_read += end;
-        String::from_utf8_lossy(&new[..end])
+        let end = self
+            .log_tail
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let whole: Vec<u8> = self.log_tail.drain(..end).collect();
+        String::from_utf8_lossy(&whole)
             .lines()
             .map(str::to_string)
             .collect()
