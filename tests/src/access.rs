@@ -93,23 +93,22 @@ pub fn split(offset: u64, size: u32, max: u32) -> Vec<(u64, u32)> {
 /// `space`, reading or writing `value`. The reply to the last one is the
 /// read value.
 pub fn commands(space: Space, offset: u64, size: u32, write: Option<u64>) -> Vec<String> {
-    let suffix = |s: u32, io: bool| match (s, io) {
-        (1, _) => 'b',
-        (2, _) => 'w',
-        (4, true) => 'l',
-        (4, false) => 'l',
+    let suffix = |s: u32| match s {
+        1 => 'b',
+        2 => 'w',
+        4 => 'l',
         _ => 'q',
     };
     match space {
         Space::Mmio(base) => {
-            let c = suffix(size, false);
+            let c = suffix(size);
             vec![match write {
                 Some(v) => format!("write{c} 0x{:x} 0x{:x}", base + offset, v & mask(size)),
                 None => format!("read{c} 0x{:x}", base + offset),
             }]
         }
         Space::Io(port) => {
-            let c = suffix(size, true);
+            let c = suffix(size);
             let p = u64::from(port) + offset;
             vec![match write {
                 Some(v) => format!("out{c} 0x{p:x} 0x{:x}", v & mask(size)),
@@ -117,7 +116,7 @@ pub fn commands(space: Space, offset: u64, size: u32, write: Option<u64>) -> Vec
             }]
         }
         Space::Config(bdf) => {
-            let c = suffix(size, true);
+            let c = suffix(size);
             let addr = 0x8000_0000u32 | u32::from(bdf) << 8 | (offset as u32 & 0xfc);
             let port = 0xcfc + (offset & 3);
             vec![
