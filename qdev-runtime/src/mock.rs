@@ -577,9 +577,14 @@ impl<T: Device> MockDevice<T> {
         self.write(0, offset, 8, value)
     }
 
-    /// A system reset.
+    /// A system reset. For a PCI device the bus then deasserts INTx, as
+    /// QEMU's PCI core does when it resets a function
+    /// (`pci_do_device_reset`).
     pub fn reset(&mut self) {
         self.dev.reset(ResetKind::Cold);
+        if matches!(T::DESCRIPTOR.bus, crate::BusKind::Pci(_)) && self.line_level(LineRef::Intx) {
+            self.recorder.borrow_mut().line(LineRef::Intx, false);
+        }
     }
 
     /// Drives GPIO input `line` of group `group`.

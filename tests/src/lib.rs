@@ -43,14 +43,19 @@
 //! [`Qemu`] kills it, and a small watchdog process kills it if the test
 //! process dies without dropping it (see [`QemuBuilder::watchdog`]).
 
+pub mod access;
 mod base64;
 mod error;
 pub mod guest;
 pub mod host;
 mod json;
+pub mod lockstep;
 pub mod modules;
 mod pci;
+pub mod prop;
 mod qemu;
+pub mod script;
+pub mod targets;
 mod watchdog;
 
 pub use error::{HarnessError, Result};

@@ -11,7 +11,7 @@
 //! | 0x00   | ID         | ro     | `0x010000ed`: version 1.0 |
 //! | 0x04   | LIVENESS   | rw     | reads back the bitwise inverse of what was written |
 //! | 0x08   | FACT       | rw     | write n, read n! (32-bit, wrapping) |
-//! | 0x20   | STATUS     | rw     | bit 0 computing (ro), bit 7 raise IRQ 0x1 after a factorial |
+//! | 0x20   | STATUS     | rw     | bit 0 computing (ro), bit 7 raise IRQ 0x1 after a factorial, bit 8 DMA error (w1c) |
 //! | 0x24   | IRQ_STATUS | ro     | the values that raised the interrupt |
 //! | 0x60   | IRQ_RAISE  | wo     | ORs the value into IRQ_STATUS and interrupts |
 //! | 0x64   | IRQ_ACK    | wo     | clears the value from IRQ_STATUS |
@@ -29,8 +29,20 @@
 //! computing bit is never seen set), an unmapped offset reads 0 (not all
 //! ones) and is logged, and a transfer outside the device buffer or failing
 //! on the bus is logged and skipped instead of overrunning the buffer.
+//!
+//! A transfer that cannot be done ends with the DMA error status, which
+//! `docs/specs/edu.rst` does not have: STATUS bit 8 is set (write 1 to
+//! clear it), the transfer is over (DMA_CMD bit 0 clears) and the DMA
+//! interrupt 0x100 is raised if it was asked for, as for a transfer that
+//! worked. A transfer cannot be done when its device-side range is not
+//! inside the buffer (0x40000-0x40fff, count included, no wrap-around), or
+//! when its guest-side range is not all guest memory the device may reach:
+//! a hole, MMIO that refuses it, an address range that wraps around 2^64,
+//! bus mastering off. Such a transfer never touches anything but guest
+//! memory (the runtime's DMA goes through QEMU's address-space API); in
+//! QEMU, the bytes before a hole may have moved, as with QEMU's own DMA.
 
-use qdev_runtime::{guest_error, qemu_device, Dma, Irq, Msi, StateReader, StateWriter, Timer};
+use qdev_runtime::{guest_error, qemu_device, Dma, Irq, Msi, Timer};
 
 /// The ID register: version 1.0.
 pub const EDU_ID: u32 = 0x0100_00ed;
@@ -42,6 +54,9 @@ pub const DMA_SIZE: usize = 4096;
 pub const STATUS_COMPUTING: u32 = 0x01;
 /// STATUS: raise IRQ 0x1 when a factorial is done.
 pub const STATUS_IRQFACT: u32 = 0x80;
+/// STATUS: the last DMA transfer could not be done (write 1 to clear).
+/// Not in `docs/specs/edu.rst`.
+pub const STATUS_DMA_ERROR: u32 = 0x100;
 /// DMA_CMD: start.
 pub const DMA_RUN: u64 = 0x1;
 /// DMA_CMD: direction, device to RAM.
@@ -62,8 +77,7 @@ pub const DMA_DELAY_NS: u64 = 100_000_000;
     pci(vendor = 0x1234, device = 0x11e8, revision = 0x10, class = 0x00ff, msi = 1),
     region(name = "mmio", size = 0x100000),
     realize = Self::allocate,
-    save = Self::save_buffer,
-    load = Self::load_buffer
+    post_load = Self::check_loaded
 )]
 pub struct Edu {
     /// Identification.
@@ -76,7 +90,7 @@ pub struct Edu {
     #[reg(offset = 0x08, access = rw, sizes = [4], before_write = Self::factorial)]
     fact: u32,
     /// Status.
-    #[reg(offset = 0x20, rw = 0x80, sizes = [4])]
+    #[reg(offset = 0x20, rw = 0x80, w1c = 0x100, sizes = [4])]
     status: u32,
     /// Interrupt status.
     #[reg(offset = 0x24, access = ro, sizes = [4])]
@@ -133,21 +147,15 @@ impl Edu {
         Ok(())
     }
 
-    /// Migration: the registers go by themselves; the buffer does not live
-    /// in one.
-    fn save_buffer(&self, w: &mut StateWriter) {
-        w.put_bytes(&self.buf);
-    }
-
-    fn load_buffer(&mut self, r: &mut StateReader<'_>) -> Result<(), qdev_runtime::Error> {
-        let buf = r.get_bytes()?;
-        if buf.len() != DMA_SIZE {
+    /// Migration: every field goes by itself (the registers, the DMA
+    /// buffer, the transfer's timer); a buffer of another size is refused.
+    fn check_loaded(&mut self, _version: u32) -> Result<(), qdev_runtime::Error> {
+        if self.buf.len() != DMA_SIZE {
             return Err(qdev_runtime::Error::new(format!(
                 "DMA buffer of {} bytes, expected {DMA_SIZE}",
-                buf.len()
+                self.buf.len()
             )));
         }
-        self.buf.copy_from_slice(buf);
         Ok(())
     }
 
@@ -159,7 +167,14 @@ impl Edu {
         if self.status & STATUS_COMPUTING != 0 {
             return old;
         }
-        let result = (1..=n).fold(1u32, |acc, k| acc.wrapping_mul(k));
+        // 34! and beyond hold 2^32 as a factor: modulo 2^32 they are 0. Not
+        // looping up to n keeps a write of 0xffffffff from stalling QEMU's
+        // main loop for billions of multiplications.
+        let result = if n >= 34 {
+            0
+        } else {
+            (1..=n).fold(1u32, |acc, k| acc.wrapping_mul(k))
+        };
         if self.status & STATUS_IRQFACT != 0 {
             self.raise(FACT_IRQ);
         }
@@ -216,23 +231,30 @@ impl Edu {
         if guest != guest_addr {
             guest_error!("qdev-edu: clamping DMA 0x{guest_addr:x} to 0x{guest:x}");
         }
-        match self.buffer_range(device_addr) {
-            None => guest_error!(
-                "qdev-edu: DMA of {} bytes at 0x{device_addr:x} is outside the buffer \
-                 (0x{DMA_START:x}-0x{:x}); skipped",
-                self.dma_cnt,
-                DMA_START + DMA_SIZE as u64 - 1
-            ),
+        let done = match self.buffer_range(device_addr) {
+            None => {
+                guest_error!(
+                    "qdev-edu: DMA of {} bytes at 0x{device_addr:x} is outside the buffer \
+                     (0x{DMA_START:x}-0x{:x}); skipped",
+                    self.dma_cnt,
+                    DMA_START + DMA_SIZE as u64 - 1
+                );
+                false
+            }
             Some(range) => {
                 let result = if to_ram {
                     self.dma.write(guest, &self.buf[range])
                 } else {
                     self.dma.read(guest, &mut self.buf[range])
                 };
-                if let Err(e) = result {
+                if let Err(e) = &result {
                     guest_error!("qdev-edu: {e}");
                 }
+                result.is_ok()
             }
+        };
+        if !done {
+            self.status |= STATUS_DMA_ERROR;
         }
         self.dma_cmd &= !DMA_RUN;
         if self.dma_cmd & DMA_IRQ != 0 {

@@ -71,6 +71,7 @@ const ID: [u32; 8] = [0x11, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1];
     register(name = "FR", offset = 0x018, read = Self::read_fr),
     register(name = "MIS", offset = 0x040, read = Self::read_mis),
     register(name = "ID", offset = 0xfe0, count = 8, read = Self::read_id),
+    reset = Self::on_reset,
     post_load = Self::check_loaded
 )]
 #[derive(Debug)]
@@ -132,6 +133,13 @@ impl Pl011 {
             )));
         }
         Ok(())
+    }
+
+    /// The registers are reset by their declarations; the receive FIFO
+    /// empties and the interrupt line follows (low: IMSC is 0 again).
+    fn on_reset(&mut self) {
+        self.rx.clear();
+        self.update();
     }
 
     fn capacity(&self) -> usize {
