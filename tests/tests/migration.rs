@@ -133,11 +133,12 @@ fn a_running_watchdog_timer_keeps_counting_after_migration() {
     let src = wdt().start().unwrap();
     let f = src.pci_find(0x8086, 0x25ab).unwrap().unwrap();
     let bar = src.pci_map_bar(&f, 0, 0xfe00_0000).unwrap();
-    // 1 kHz clock, preloads of 512: about 0.5 s per stage, 1 s in all.
+    // 1 kHz clock, preloads of 2048: about 2 s per stage, 4 s in all, so
+    // it cannot expire on the source while a loaded machine migrates.
     for reg in [0x00, 0x04] {
         bar.writew(0x0c, 0x80).unwrap();
         bar.writew(0x0c, 0x86).unwrap();
-        bar.writel(reg, 512).unwrap();
+        bar.writel(reg, 2048).unwrap();
     }
     src.resume().unwrap();
     src.pci_config_writeb(f.bdf, 0x68, 1 << 1).unwrap(); // enable
@@ -149,7 +150,7 @@ fn a_running_watchdog_timer_keeps_counting_after_migration() {
     );
     dst.resume().unwrap();
     let event = dst
-        .wait_qmp_event("WATCHDOG", Duration::from_secs(10))
+        .wait_qmp_event("WATCHDOG", Duration::from_secs(30))
         .expect("the migrated timer fires on the destination");
     assert_eq!(event.data["action"].as_str(), Some("pause"));
 }
