@@ -417,6 +417,14 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
         }
         None => quote!(::core::result::Result::Ok(())),
     };
+    // At reset, PCI INTx is deasserted by QEMU's PCI core: the lines
+    // forget the level the device drove.
+    let irq_fields: Vec<&Ident> = model
+        .lines
+        .iter()
+        .filter(|l| matches!(l.kind, Line::Irq))
+        .map(|l| &l.field)
+        .collect();
     // Migratable state: the migrated fields in declaration order (each
     // through `Migrate`, reported at its type when that is missing), then
     // the device's own `save`/`load` hooks, then `post_load`.
@@ -841,6 +849,7 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
             }
 
             fn reset(&mut self, _kind: ::qdev_runtime::ResetKind) {
+                #( ::qdev_runtime::__private::LineReset::bus_reset(&self.#irq_fields); )*
                 #(#resets)*
                 #reset_hook
             }

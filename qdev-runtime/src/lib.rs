@@ -91,6 +91,7 @@ pub fn register<T: Device>() {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::dispatch::*;
+    pub use crate::lines::LineReset;
     pub use ctor;
 
     /// Debug builds in QEMU: stops QEMU unless the calling thread holds

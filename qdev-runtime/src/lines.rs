@@ -114,11 +114,47 @@ impl Irq {
     pub fn level(&self) -> bool {
         self.level.get()
     }
+
+    /// A device reset: QEMU's PCI core deasserts a PCI device's INTx
+    /// itself (as the mocked bus does), so the level the device drove is
+    /// forgotten; other lines stay as the device drives them.
+    pub(crate) fn bus_reset(&self) {
+        let intx = match &self.sink {
+            #[cfg(feature = "qemu")]
+            Sink::PciIntx(_) => true,
+            Sink::Mock(_, LineRef::Intx) => true,
+            _ => false,
+        };
+        if intx {
+            self.level.set(false);
+        }
+    }
+}
+
+/// Lines a device reset touches (generated code).
+#[doc(hidden)]
+pub trait LineReset {
+    /// See [`Irq::bus_reset`].
+    fn bus_reset(&self);
+}
+
+impl LineReset for Irq {
+    fn bus_reset(&self) {
+        Irq::bus_reset(self)
+    }
+}
+
+impl<const N: usize> LineReset for [Irq; N] {
+    fn bus_reset(&self) {
+        self.iter().for_each(Irq::bus_reset);
+    }
 }
 
 /// The level the device drove is migrated; loading it does not drive the
 /// line again (the interrupt controller on the other side restores its own
-/// state), so [`Irq::level`] is right on the destination.
+/// state), so [`Irq::level`] is right on the destination. On the mocked
+/// bus, which plays the interrupt controller, the bus's view of the line
+/// comes back too, without a line event.
 impl crate::Migrate for Irq {
     fn save(&self, w: &mut crate::StateWriter) {
         w.put_bool(self.level.get());
@@ -127,6 +163,9 @@ impl crate::Migrate for Irq {
         let mut level = false;
         crate::Migrate::load(&mut level, r)?;
         self.level.set(level);
+        if let Sink::Mock(rec, line) = &self.sink {
+            rec.borrow_mut().restore(*line, level);
+        }
         Ok(())
     }
 }

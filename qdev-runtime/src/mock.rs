@@ -88,6 +88,12 @@ impl Recorder {
         self.levels.insert(line, level);
     }
 
+    /// The level a migration brings back for `line` on the bus's side
+    /// (QEMU's interrupt controller migrates its own state): no event.
+    pub(crate) fn restore(&mut self, line: LineRef, level: bool) {
+        self.levels.insert(line, level);
+    }
+
     pub(crate) fn msi(&mut self, mode: MsiMode, vector: u32) {
         self.events.push(BusEvent::Message { mode, vector });
     }
