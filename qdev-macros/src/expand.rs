@@ -102,9 +102,10 @@ struct Arms {
     /// Fast path: exact-offset arms.
     fast_read: Vec<TokenStream>,
     fast_write: Vec<TokenStream>,
-    /// Plain fast path: the exact-offset arms that run no author's code.
-    plain_read: Vec<TokenStream>,
-    plain_write: Vec<TokenStream>,
+    /// Plain fast path: the exact-offset arms that run no author's code,
+    /// as (width, offset, body).
+    plain_read: Vec<(u32, TokenStream, TokenStream)>,
+    plain_write: Vec<(u32, TokenStream, TokenStream)>,
     checks: Vec<TokenStream>,
 }
 
@@ -309,8 +310,8 @@ fn register_arms(r: &Register, arms: &mut Arms) {
     });
     for (at, idx) in &elements {
         if let Some(place) = plain_read {
-            arms.plain_read.push(quote! {
-                #at if size == #w => {
+            arms.plain_read.push((w, quote!(#at), quote! {
+                {
                     #idx
                     const __SEM: ::qdev_runtime::Semantics = #sem;
                     let (__ret, __new) = __SEM.read(#place as u64);
@@ -319,17 +320,17 @@ fn register_arms(r: &Register, arms: &mut Arms) {
                     }
                     ::core::option::Option::Some(__ret)
                 }
-            });
+            }));
         }
         if let Some(place) = plain_write {
-            arms.plain_write.push(quote! {
-                #at if size == #w => {
+            arms.plain_write.push((w, quote!(#at), quote! {
+                {
                     #idx
                     const __SEM: ::qdev_runtime::Semantics = #sem;
                     #place = __SEM.write(#place as u64, value) as #ty;
                     true
                 }
-            });
+            }));
         }
     }
     for (at, idx) in elements {
@@ -375,6 +376,36 @@ fn register_arms(r: &Register, arms: &mut Arms) {
             #write_body
         }
     });
+}
+
+/// The plain fast path of a region: a `match offset` of its exact-offset
+/// arms; when they all have one width (the usual register block), the size
+/// is checked once before it rather than in every arm.
+fn plain_match(arms: &[(u32, TokenStream, TokenStream)], none: TokenStream) -> TokenStream {
+    let first = arms.first().map(|a| a.0);
+    let offsets = arms.iter().map(|a| &a.1);
+    let bodies = arms.iter().map(|a| &a.2);
+    match first {
+        Some(w) if arms.iter().all(|a| a.0 == w) => quote! {
+            if size == #w {
+                match offset {
+                    #(#offsets => #bodies)*
+                    _ => #none,
+                }
+            } else {
+                #none
+            }
+        },
+        _ => {
+            let widths = arms.iter().map(|a| a.0);
+            quote! {
+                match offset {
+                    #(#offsets if size == #widths => #bodies)*
+                    _ => #none,
+                }
+            }
+        }
+    }
 }
 
 fn reg_descriptor(r: &Register) -> TokenStream {
@@ -485,19 +516,10 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
                 _ => self.__qdev_mmio_write_slow(region, offset, size, value),
             },
         });
-        let (pra, pwa) = (&arms.plain_read, &arms.plain_write);
-        plain_read_regions.push(quote! {
-            #i => match offset {
-                #(#pra)*
-                _ => ::core::option::Option::None,
-            },
-        });
-        plain_write_regions.push(quote! {
-            #i => match offset {
-                #(#pwa)*
-                _ => false,
-            },
-        });
+        let pra = plain_match(&arms.plain_read, quote!(::core::option::Option::None));
+        let pwa = plain_match(&arms.plain_write, quote!(false));
+        plain_read_regions.push(quote!(#i => #pra,));
+        plain_write_regions.push(quote!(#i => #pwa,));
         slow_read_regions.push(quote! {
             #i => {
                 #find
