@@ -734,7 +734,12 @@ fn dispatch(env: &Env, rep: &mut Report) -> Res<()> {
         );
         rep.verdict(
             "1. dispatch, registers mix, against the C twin with trace points: Rust/(C+trace)",
-            format!("{:.1} / {:.1} = {}", r.both, ct.both, ratio(r.both, ct.both)),
+            format!(
+                "{:.1} / {:.1} = {}",
+                r.both,
+                ct.both,
+                ratio(r.both, ct.both)
+            ),
             "<= 1.00x",
             Some(r.both <= ct.both * 1.0001),
         );

@@ -289,7 +289,10 @@ fn register_arms(r: &Register, arms: &mut Arms) {
     };
     // The plain fast path: what register semantics alone answer, no
     // author's code and no logging (see `Device::mmio_read_plain`).
-    let size_ok = r.sizes.as_ref().is_none_or(|(sizes, _)| sizes.contains(&w));
+    let size_ok = r
+        .sizes
+        .as_ref()
+        .map_or(true, |(sizes, _)| sizes.contains(&w));
     let plain_place = match &r.storage {
         Storage::Field(field) if size_ok && !r.unimplemented => Some(if array {
             quote!(self.#field[__idx])
@@ -310,27 +313,35 @@ fn register_arms(r: &Register, arms: &mut Arms) {
     });
     for (at, idx) in &elements {
         if let Some(place) = plain_read {
-            arms.plain_read.push((w, quote!(#at), quote! {
-                {
-                    #idx
-                    const __SEM: ::qdev_runtime::Semantics = #sem;
-                    let (__ret, __new) = __SEM.read(#place as u64);
-                    if __SEM.read_has_side_effects() {
-                        #place = __new as #ty;
+            arms.plain_read.push((
+                w,
+                quote!(#at),
+                quote! {
+                    {
+                        #idx
+                        const __SEM: ::qdev_runtime::Semantics = #sem;
+                        let (__ret, __new) = __SEM.read(#place as u64);
+                        if __SEM.read_has_side_effects() {
+                            #place = __new as #ty;
+                        }
+                        ::core::option::Option::Some(__ret)
                     }
-                    ::core::option::Option::Some(__ret)
-                }
-            }));
+                },
+            ));
         }
         if let Some(place) = plain_write {
-            arms.plain_write.push((w, quote!(#at), quote! {
-                {
-                    #idx
-                    const __SEM: ::qdev_runtime::Semantics = #sem;
-                    #place = __SEM.write(#place as u64, value) as #ty;
-                    true
-                }
-            }));
+            arms.plain_write.push((
+                w,
+                quote!(#at),
+                quote! {
+                    {
+                        #idx
+                        const __SEM: ::qdev_runtime::Semantics = #sem;
+                        #place = __SEM.write(#place as u64, value) as #ty;
+                        true
+                    }
+                },
+            ));
         }
     }
     for (at, idx) in elements {

@@ -167,8 +167,9 @@ unsafe extern "C" fn mmio_read_full<T: Device, P, const R: u32>(
     };
     // A panic in the device's code must not unwind into QEMU's C frames:
     // it stops QEMU, naming the device and the hook.
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dev.mmio_read(R, addr, size)))
-    {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        dev.mmio_read(R, addr, size)
+    })) {
         Ok(v) => v,
         Err(payload) => super::panicked(T::DESCRIPTOR.name, "mmio_read", &*payload),
     }
