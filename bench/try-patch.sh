@@ -4,7 +4,7 @@
 # Measures a proposed change to qdev without touching this tree:
 #
 #   bench/try-patch.sh PATCH[,PATCH...] [bench/run.sh arguments...]
-#   bench/try-patch.sh bench/proposals/dispatch-fast-path.patch dispatch e2e scaling
+#   bench/try-patch.sh bench/proposals/measure-floor.patch --quick dispatch
 #
 # copies the tracked files of this checkout (as they are on disk) into a new
 # directory ($QDEV_BENCH_TRY_DIR, else a fresh /tmp/qdev-try.XXXXXX), applies

@@ -40,6 +40,74 @@ struct BaselineState {
     uint32_t irq_status;
 };
 
+#ifdef BASELINE_TRACE
+/*
+ * Trace points in the read and write callbacks, as QEMU's own devices have
+ * them: the code tracetool generates for QEMU's "log" trace backend (the
+ * one Debian builds) from these trace-events lines
+ *
+ *   qdev_c_baseline_read(uint64_t addr, unsigned size, uint64_t val) "addr 0x%" PRIx64 " size %u val 0x%" PRIx64
+ *   qdev_c_baseline_write(uint64_t addr, unsigned size, uint64_t val) "addr 0x%" PRIx64 " size %u val 0x%" PRIx64
+ *
+ * written out here, since an out-of-tree module has no tracetool run.
+ * Built as qdev-c-baseline-trace.so (make trace); the benchmarks measure
+ * the C twin with and without them.
+ */
+#include "trace/control.h"
+
+uint16_t _TRACE_QDEV_C_BASELINE_READ_DSTATE;
+uint16_t _TRACE_QDEV_C_BASELINE_WRITE_DSTATE;
+TraceEvent _TRACE_QDEV_C_BASELINE_READ_EVENT = {
+    .id = 0,
+    .name = "qdev_c_baseline_read",
+    .sstate = 1,
+    .dstate = &_TRACE_QDEV_C_BASELINE_READ_DSTATE,
+};
+TraceEvent _TRACE_QDEV_C_BASELINE_WRITE_EVENT = {
+    .id = 0,
+    .name = "qdev_c_baseline_write",
+    .sstate = 1,
+    .dstate = &_TRACE_QDEV_C_BASELINE_WRITE_DSTATE,
+};
+#define TRACE_QDEV_C_BASELINE_READ_ENABLED 1
+#define TRACE_QDEV_C_BASELINE_WRITE_ENABLED 1
+
+static TraceEvent *baseline_trace_events[] = {
+    &_TRACE_QDEV_C_BASELINE_READ_EVENT,
+    &_TRACE_QDEV_C_BASELINE_WRITE_EVENT,
+    NULL,
+};
+
+static void baseline_trace_register_events(void)
+{
+    trace_event_register_group(baseline_trace_events);
+}
+trace_init(baseline_trace_register_events)
+
+static inline void trace_qdev_c_baseline_read(uint64_t addr, unsigned size,
+                                              uint64_t val)
+{
+    if (trace_event_get_state(TRACE_QDEV_C_BASELINE_READ) &&
+        qemu_loglevel_mask(LOG_TRACE)) {
+        qemu_log("qdev_c_baseline_read addr 0x%" PRIx64 " size %u val 0x%"
+                 PRIx64 "\n", addr, size, val);
+    }
+}
+
+static inline void trace_qdev_c_baseline_write(uint64_t addr, unsigned size,
+                                               uint64_t val)
+{
+    if (trace_event_get_state(TRACE_QDEV_C_BASELINE_WRITE) &&
+        qemu_loglevel_mask(LOG_TRACE)) {
+        qemu_log("qdev_c_baseline_write addr 0x%" PRIx64 " size %u val 0x%"
+                 PRIx64 "\n", addr, size, val);
+    }
+}
+#else
+#define trace_qdev_c_baseline_read(addr, size, val) do { } while (0)
+#define trace_qdev_c_baseline_write(addr, size, val) do { } while (0)
+#endif
+
 static void baseline_update_irq(BaselineState *s)
 {
     pci_set_irq(&s->parent_obj, s->irq_status & 1);
@@ -48,20 +116,27 @@ static void baseline_update_irq(BaselineState *s)
 static uint64_t baseline_read(void *opaque, hwaddr addr, unsigned size)
 {
     BaselineState *s = opaque;
+    uint64_t val;
 
     switch (addr) {
     case REG_ID:
-        return BASELINE_ID;
+        val = BASELINE_ID;
+        break;
     case REG_SCRATCH:
-        return s->scratch;
+        val = s->scratch;
+        break;
     case REG_IRQ_STATUS:
-        return s->irq_status;
+        val = s->irq_status;
+        break;
     default:
         qemu_log_mask(LOG_GUEST_ERROR,
                       "%s: read of unknown register 0x%" HWADDR_PRIx "\n",
                       TYPE_QDEV_C_BASELINE, addr);
-        return 0;
+        val = 0;
+        break;
     }
+    trace_qdev_c_baseline_read(addr, size, val);
+    return val;
 }
 
 static void baseline_write(void *opaque, hwaddr addr, uint64_t val,
@@ -69,6 +144,7 @@ static void baseline_write(void *opaque, hwaddr addr, uint64_t val,
 {
     BaselineState *s = opaque;
 
+    trace_qdev_c_baseline_write(addr, size, val);
     switch (addr) {
     case REG_SCRATCH:
         s->scratch = val;

@@ -83,9 +83,29 @@ fn typed_hook(path: &ExprPath, sig: TokenStream) -> TokenStream {
     quote_spanned! {path.span()=> ({ let __h: #sig = #path; __h }) }
 }
 
+/// Arrays of at most this many elements get one fast-path arm each.
+const MAX_FAST_ELEMENTS: u64 = 64;
+
+/// The generated dispatch of one region, in two parts:
+/// - the fast path: a `match offset` on exact values (a jump table, in
+///   constant time at any register count) for the accesses a driver makes,
+///   full width at a register's first byte, inlined into the MMIO callback;
+/// - the slow path (out of line): every other access, narrow, unaligned,
+///   straddling, unmapped; a binary search over the registers' first
+///   offsets, then a `match` on the register's index.
 struct Arms {
+    /// Slow path: one body per register, in the order of `bounds`.
     read: Vec<TokenStream>,
     write: Vec<TokenStream>,
+    /// Slow path: each register's first and last byte.
+    bounds: Vec<(u64, u64)>,
+    /// Fast path: exact-offset arms.
+    fast_read: Vec<TokenStream>,
+    fast_write: Vec<TokenStream>,
+    /// Plain fast path: the exact-offset arms that run no author's code,
+    /// as (width, offset, body).
+    plain_read: Vec<(u32, TokenStream, TokenStream)>,
+    plain_write: Vec<(u32, TokenStream, TokenStream)>,
     checks: Vec<TokenStream>,
 }
 
@@ -253,8 +273,101 @@ fn register_arms(r: &Register, arms: &mut Arms) {
             (read_body, write_body)
         }
     };
+    // The fast path: a full-width access at the first byte of the register
+    // (of each element of a small array), by exact offset.
+    let elements: Vec<(u64, TokenStream)> = if !array {
+        vec![(start, quote!())]
+    } else if r.count <= MAX_FAST_ELEMENTS {
+        (0..r.count)
+            .map(|k| {
+                let k_usize = k as usize;
+                (start + k * stride, quote!(let __idx: usize = #k_usize;))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // The plain fast path: what register semantics alone answer, no
+    // author's code and no logging (see `Device::mmio_read_plain`).
+    let size_ok = r
+        .sizes
+        .as_ref()
+        .map_or(true, |(sizes, _)| sizes.contains(&w));
+    let plain_place = match &r.storage {
+        Storage::Field(field) if size_ok && !r.unimplemented => Some(if array {
+            quote!(self.#field[__idx])
+        } else {
+            quote!(self.#field)
+        }),
+        _ => None,
+    };
+    let plain_read = plain_place
+        .as_ref()
+        .filter(|_| !sem_is_write_only(r) && r.after_read.is_none());
+    let plain_write = plain_place.as_ref().filter(|_| {
+        !sem_is_read_only(r)
+            && r.before_write.is_none()
+            && r.after_write.is_none()
+            && r.reserved == 0
+            && r.unimplemented_bits == 0
+    });
+    for (at, idx) in &elements {
+        if let Some(place) = plain_read {
+            arms.plain_read.push((
+                w,
+                quote!(#at),
+                quote! {
+                    {
+                        #idx
+                        const __SEM: ::qdev_runtime::Semantics = #sem;
+                        let (__ret, __new) = __SEM.read(#place as u64);
+                        if __SEM.read_has_side_effects() {
+                            #place = __new as #ty;
+                        }
+                        ::core::option::Option::Some(__ret)
+                    }
+                },
+            ));
+        }
+        if let Some(place) = plain_write {
+            arms.plain_write.push((
+                w,
+                quote!(#at),
+                quote! {
+                    {
+                        #idx
+                        const __SEM: ::qdev_runtime::Semantics = #sem;
+                        #place = __SEM.write(#place as u64, value) as #ty;
+                        true
+                    }
+                },
+            ));
+        }
+    }
+    for (at, idx) in elements {
+        arms.fast_read.push(quote! {
+            #at if size == #w => {
+                #idx
+                let __lane = 0u32;
+                #size_read
+                #unimp_read
+                #read_body
+            }
+        });
+        arms.fast_write.push(quote! {
+            #at if size == #w => {
+                #idx
+                let __lane = 0u32;
+                #size_write
+                #unimp_write
+                #write_body
+            }
+        });
+    }
+    // The slow path: everything else, once the register is found.
+    arms.bounds.push((start, last));
     arms.read.push(quote! {
-        #start..=#last => {
+        {
             #locate_read
             #size_read
             #straddle
@@ -263,7 +376,7 @@ fn register_arms(r: &Register, arms: &mut Arms) {
         }
     });
     arms.write.push(quote! {
-        #start..=#last => {
+        {
             #locate_write
             #size_write
             if __lane + size > #w {
@@ -274,6 +387,49 @@ fn register_arms(r: &Register, arms: &mut Arms) {
             #write_body
         }
     });
+}
+
+/// The plain fast path of a region: one `match` on offset and size
+/// together, as the key `offset * 8 + size` (one `lea`; distinct for every
+/// offset and size 1 to 7, and size 8 collides only with size 0, which QEMU
+/// never passes): the size check costs nothing beyond the offset's. In a
+/// region smaller than 256 MiB the key fits 32 bits (QEMU passes offsets
+/// inside the region), which spares widening `size`.
+fn plain_match(
+    arms: &[(u32, TokenStream, TokenStream)],
+    region_size: Option<u64>,
+    none: TokenStream,
+) -> TokenStream {
+    let narrow = region_size.is_some_and(|s| s <= 1 << 28);
+    let keys = arms.iter().map(|(w, at, _)| {
+        let w = u64::from(*w);
+        if narrow {
+            quote!(((#at) * 8 + #w) as u32)
+        } else {
+            quote!((#at) * 8 + #w)
+        }
+    });
+    let bodies = arms.iter().map(|a| &a.2);
+    let consts = (0..arms.len()).map(|k| format_ident!("__K{}", k));
+    let consts2 = consts.clone();
+    let (ty, key) = if narrow {
+        (
+            quote!(u32),
+            quote!((offset as u32).wrapping_mul(8).wrapping_add(size)),
+        )
+    } else {
+        (
+            quote!(u64),
+            quote!(offset.wrapping_mul(8).wrapping_add(size as u64)),
+        )
+    };
+    quote! {{
+        #(const #consts: #ty = #keys;)*
+        match #key {
+            #(#consts2 => #bodies)*
+            _ => #none,
+        }
+    }}
 }
 
 fn reg_descriptor(r: &Register) -> TokenStream {
@@ -333,6 +489,10 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
     // Regions and dispatch.
     let mut read_regions = Vec::new();
     let mut write_regions = Vec::new();
+    let mut slow_read_regions = Vec::new();
+    let mut plain_read_regions = Vec::new();
+    let mut plain_write_regions = Vec::new();
+    let mut slow_write_regions = Vec::new();
     let mut checks = Vec::new();
     let mut region_descs = Vec::new();
     let mut bars = Vec::new();
@@ -341,24 +501,72 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
         let mut arms = Arms {
             read: Vec::new(),
             write: Vec::new(),
+            bounds: Vec::new(),
+            fast_read: Vec::new(),
+            fast_write: Vec::new(),
+            plain_read: Vec::new(),
+            plain_write: Vec::new(),
             checks: Vec::new(),
         };
-        for r in &region.regs {
+        let mut by_offset = region.regs.clone();
+        by_offset.sort_by_key(|r| r.offset);
+        for r in &by_offset {
             register_arms(r, &mut arms);
         }
         checks.extend(arms.checks);
         let (ra, wa) = (&arms.read, &arms.write);
+        let (fra, fwa) = (&arms.fast_read, &arms.fast_write);
+        let n = arms.bounds.len();
+        let (starts, lasts): (Vec<u64>, Vec<u64>) = arms.bounds.iter().copied().unzip();
+        let ks = 0..n;
+        let ks2 = 0..n;
+        // The register the offset falls in: the last one starting at or
+        // before it, if the offset is not past its end.
+        let find = quote! {
+            const __STARTS: [u64; #n] = [#(#starts),*];
+            const __LASTS: [u64; #n] = [#(#lasts),*];
+            let __k = __STARTS.partition_point(|&__s| __s <= offset);
+            let __k = if __k > 0 && offset <= __LASTS[__k - 1] { __k - 1 } else { usize::MAX };
+        };
         read_regions.push(quote! {
             #i => match offset {
-                #(#ra)*
-                _ => ::qdev_runtime::__private::unmapped(__D, region, offset, size, None),
+                #(#fra)*
+                _ => self.__qdev_mmio_read_slow(region, offset, size),
             },
         });
         write_regions.push(quote! {
             #i => match offset {
-                #(#wa)*
-                _ => { ::qdev_runtime::__private::unmapped(__D, region, offset, size, Some(value)); }
+                #(#fwa)*
+                _ => self.__qdev_mmio_write_slow(region, offset, size, value),
             },
+        });
+        // The region's size, when the expansion knows it.
+        let known_size = region.size_property.is_none().then_some(region.size);
+        let pra = plain_match(
+            &arms.plain_read,
+            known_size,
+            quote!(::core::option::Option::None),
+        );
+        let pwa = plain_match(&arms.plain_write, known_size, quote!(false));
+        plain_read_regions.push(quote!(#i => #pra,));
+        plain_write_regions.push(quote!(#i => #pwa,));
+        slow_read_regions.push(quote! {
+            #i => {
+                #find
+                match __k {
+                    #(#ks => #ra)*
+                    _ => ::qdev_runtime::__private::unmapped(__D, region, offset, size, None),
+                }
+            }
+        });
+        slow_write_regions.push(quote! {
+            #i => {
+                #find
+                match __k {
+                    #(#ks2 => #wa)*
+                    _ => { ::qdev_runtime::__private::unmapped(__D, region, offset, size, Some(value)); }
+                }
+            }
         });
         let rname = lit(&region.name);
         let size = region.size;
@@ -385,6 +593,33 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
         };
         bars.push(quote!(#bar));
     }
+
+    // The slow path of dispatch, out of line (see `Arms`).
+    let slow_dispatch = quote! {
+        impl #ident {
+            /// The accesses the exact-offset fast path does not take:
+            /// narrow, unaligned, straddling, unmapped, large arrays.
+            #[doc(hidden)]
+            #[inline(never)]
+            fn __qdev_mmio_read_slow(&mut self, region: u32, offset: u64, size: u32) -> u64 {
+                const __D: &::qdev_runtime::DeviceDescriptor = <#ident as ::qdev_runtime::Device>::DESCRIPTOR;
+                match region {
+                    #(#slow_read_regions)*
+                    _ => ::qdev_runtime::__private::unmapped(__D, region, offset, size, None),
+                }
+            }
+
+            #[doc(hidden)]
+            #[inline(never)]
+            fn __qdev_mmio_write_slow(&mut self, region: u32, offset: u64, size: u32, value: u64) {
+                const __D: &::qdev_runtime::DeviceDescriptor = <#ident as ::qdev_runtime::Device>::DESCRIPTOR;
+                match region {
+                    #(#slow_write_regions)*
+                    _ => { ::qdev_runtime::__private::unmapped(__D, region, offset, size, Some(value)); }
+                }
+            }
+        }
+    };
 
     // Reset: every field register to its reset value.
     let resets: Vec<TokenStream> = model
@@ -848,6 +1083,24 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
                 }
             }
 
+            #[inline(always)]
+            fn mmio_read_plain(&mut self, region: u32, offset: u64, size: u32) -> ::core::option::Option<u64> {
+                let _ = (offset, size);
+                match region {
+                    #(#plain_read_regions)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+
+            #[inline(always)]
+            fn mmio_write_plain(&mut self, region: u32, offset: u64, size: u32, value: u64) -> bool {
+                let _ = (offset, size, value);
+                match region {
+                    #(#plain_write_regions)*
+                    _ => false,
+                }
+            }
+
             fn reset(&mut self, _kind: ::qdev_runtime::ResetKind) {
                 #( ::qdev_runtime::__private::LineReset::bus_reset(&self.#irq_fields); )*
                 #(#resets)*
@@ -920,6 +1173,8 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
         }
 
         #(#field_checks)*
+
+        #slow_dispatch
 
         impl #ident {
             #(#field_items)*

@@ -241,6 +241,27 @@ pub trait Device: Sized + 'static {
     /// A guest write.
     fn mmio_write(&mut self, region: u32, offset: u64, size: u32, value: u64);
 
+    /// The fast path of [`mmio_read`](Device::mmio_read), generated: a read
+    /// that register semantics alone answer, running no code of the
+    /// device's author (so it cannot panic); `None` for every other read,
+    /// which then goes to `mmio_read`. An implementation must not panic.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn mmio_read_plain(&mut self, region: u32, offset: u64, size: u32) -> Option<u64> {
+        let _ = (region, offset, size);
+        None
+    }
+
+    /// The fast path of [`mmio_write`](Device::mmio_write), as
+    /// [`mmio_read_plain`](Device::mmio_read_plain): `false` when the write
+    /// is not one it handles.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn mmio_write_plain(&mut self, region: u32, offset: u64, size: u32, value: u64) -> bool {
+        let _ = (region, offset, size, value);
+        false
+    }
+
     /// Puts every register back to its reset value, then runs the reset
     /// hook.
     fn reset(&mut self, kind: ResetKind);

@@ -5,10 +5,21 @@
 //!
 //! QEMU calls them with the BQL held, but one may still run inside another:
 //! a DMA issued from a timer callback into the device's own BAR, an IRQ the
-//! device raises that a board wired back to its own GPIO input. So every
-//! entry goes through [`with_device`], which refuses (and logs) a call made
-//! while the device is already running one: the `&mut T` it hands out is
-//! always the only one.
+//! device raises that a board wired back to its own GPIO input. The `&mut T`
+//! a callback hands out must always be the only one, so every entry is
+//! refused (and logged) while the device is already in one. The flag that
+//! says so is QEMU's own per-device re-entrancy guard
+//! (`DeviceState.mem_reentrancy_guard.engaged_in_io`):
+//!
+//! - QEMU's memory core engages it around every MMIO callback of a region
+//!   the device owns (`access_with_adjusted_size` in `system/memory.c`), and
+//!   refuses an MMIO access to the device while it is engaged, with the
+//!   warning `Blocked re-entrant IO on MemoryRegion: <region> at addr: ...`.
+//!   So the MMIO callbacks need no flag of their own: [`device_in_io`].
+//! - Every other hook (timers, GPIO inputs, chardev, reset, PCI config
+//!   space) engages it itself, as QEMU's guarded bottom halves do, and
+//!   refuses to run while it is engaged: [`with_device`]. An MMIO access
+//!   the hook makes into its own device is then refused by the memory core.
 
 use std::ffi::{c_int, c_uint, c_void};
 use std::ptr::addr_of_mut;
@@ -20,12 +31,30 @@ use super::services::timer_arm;
 use crate::chardev::CharEvent;
 use crate::device::{Device, ResetKind};
 
-/// Runs `f` on the realized device of `inst`; `otherwise` when it is not
-/// realized, or when the device is already in a callback (re-entry).
+/// QEMU's re-entrancy guard of the device `inst`.
 ///
 /// # Safety
-/// `inst` is a live instance of our type whose `state` and `busy` were
-/// initialized by instance_init.
+/// `inst` is a live instance of our type.
+#[inline(always)]
+unsafe fn io_guard<T: Device, P>(inst: *mut Instance<T, P>) -> *mut bool {
+    // SAFETY: an instance starts with its parent (SysBusDevice or
+    // PCIDevice), which starts with its DeviceState.
+    unsafe {
+        addr_of_mut!(
+            (*inst.cast::<sys::DeviceState>())
+                .mem_reentrancy_guard
+                .engaged_in_io
+        )
+    }
+}
+
+/// Runs `f` on the device of `inst` in a hook QEMU's memory core does not
+/// guard (all but MMIO): `otherwise` when the device is not realized, or
+/// when it is already in a callback (re-entry, logged).
+///
+/// # Safety
+/// `inst` is a live instance of our type whose `state` was initialized by
+/// instance_init.
 unsafe fn with_device<T: Device, P, R>(
     inst: *mut Instance<T, P>,
     hook: &str,
@@ -33,12 +62,12 @@ unsafe fn with_device<T: Device, P, R>(
     f: impl FnOnce(&mut T) -> R,
 ) -> R {
     super::assert_bql(T::DESCRIPTOR.name, hook);
-    // SAFETY: see the function's contract; `busy` and `state` are distinct
-    // fields, reached through the raw pointer without a reference to the
-    // whole instance.
+    // SAFETY: see the function's contract; the guard and `state` are
+    // distinct fields, reached through the raw pointer without a reference
+    // to the whole instance.
     unsafe {
-        let busy = addr_of_mut!((*inst).busy);
-        if *busy {
+        let engaged = io_guard(inst);
+        if *engaged {
             crate::guest_error!(
                 "{}: re-entrant access blocked (the device was already handling one)",
                 T::DESCRIPTOR.name
@@ -48,12 +77,12 @@ unsafe fn with_device<T: Device, P, R>(
         let Some(dev) = (*addr_of_mut!((*inst).state)).assume_init_mut().as_mut() else {
             return otherwise;
         };
-        *busy = true;
+        *engaged = true;
         // A panic in the device's code must not unwind into QEMU's C
         // frames (undefined behaviour): it is caught here and stops QEMU
         // with a message naming the device and the hook.
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(dev)));
-        *busy = false;
+        *engaged = false;
         match r {
             Ok(v) => v,
             Err(payload) => super::panicked(T::DESCRIPTOR.name, hook, &*payload),
@@ -61,20 +90,107 @@ unsafe fn with_device<T: Device, P, R>(
     }
 }
 
+/// The device of `inst`, in an MMIO callback: `None` when it is not
+/// realized. QEMU's memory core calls MMIO callbacks only with the
+/// device's re-entrancy guard engaged by itself (and never while another
+/// hook holds it), so this `&mut T` is the only one.
+///
+/// # Safety
+/// `inst` is a live instance of our type whose `state` was initialized by
+/// instance_init; the caller is an MMIO callback of a region it owns.
+#[inline(always)]
+unsafe fn device_in_io<'a, T: Device, P>(inst: *mut Instance<T, P>) -> Option<&'a mut T> {
+    super::assert_bql(T::DESCRIPTOR.name, "mmio");
+    // SAFETY: see the function's contract.
+    unsafe {
+        // What the scheme rests on, checked where the tests run.
+        debug_assert!(
+            *io_guard(inst),
+            "QEMU engages the re-entrancy guard around MMIO"
+        );
+        (*addr_of_mut!((*inst).state)).assume_init_mut().as_mut()
+    }
+}
+
+// The MMIO callbacks, the hot path of every device. An access first tries
+// the generated fast path (`Device::mmio_read_plain`), which runs none of
+// the author's code and so needs no panic boundary; the rest goes out of
+// line to `mmio_read_full`, through `catch_unwind`. With the trace event
+// off, the fast path is then a leaf function: no stack frame, no call. The
+// out-of-line functions are `extern "C"` so the compiler knows they do not
+// unwind (they catch panics and exit): the jump to them is a tail call.
+
 pub(super) unsafe extern "C" fn mmio_read<T: Device, P, const R: u32>(
     opaque: *mut c_void,
     addr: sys::hwaddr,
     size: c_uint,
 ) -> u64 {
-    // SAFETY: the opaque of our regions is the instance.
-    let value = unsafe {
-        with_device::<T, P, _>(opaque.cast(), "mmio_read", 0, |dev| {
-            dev.mmio_read(R, addr, size)
-        })
-    };
     if super::trace::reads() {
-        super::trace::access(T::DESCRIPTOR, false, R, addr, size, value);
+        // SAFETY: as below.
+        return unsafe { mmio_read_traced::<T, P, R>(opaque, addr, size) };
     }
+    // SAFETY: the opaque of our regions is the instance.
+    unsafe { mmio_read_untraced::<T, P, R>(opaque, addr, size) }
+}
+
+/// # Safety
+/// As [`mmio_read`]'s: called by QEMU's memory core for one of our regions.
+#[inline(always)]
+unsafe fn mmio_read_untraced<T: Device, P, const R: u32>(
+    opaque: *mut c_void,
+    addr: sys::hwaddr,
+    size: c_uint,
+) -> u64 {
+    let inst = opaque.cast::<Instance<T, P>>();
+    // SAFETY: see the function's contract.
+    let Some(dev) = (unsafe { device_in_io(inst) }) else {
+        return 0;
+    };
+    if let Some(value) = dev.mmio_read_plain(R, addr, size) {
+        return value;
+    }
+    // SAFETY: see the function's contract.
+    unsafe { mmio_read_full::<T, P, R>(inst, addr, size) }
+}
+
+/// A read the fast path does not answer, behind the panic boundary.
+///
+/// # Safety
+/// As [`mmio_read_untraced`].
+#[inline(never)]
+unsafe extern "C" fn mmio_read_full<T: Device, P, const R: u32>(
+    inst: *mut Instance<T, P>,
+    addr: sys::hwaddr,
+    size: c_uint,
+) -> u64 {
+    // SAFETY: see the function's contract.
+    let Some(dev) = (unsafe { device_in_io(inst) }) else {
+        return 0;
+    };
+    // A panic in the device's code must not unwind into QEMU's C frames:
+    // it stops QEMU, naming the device and the hook.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        dev.mmio_read(R, addr, size)
+    })) {
+        Ok(v) => v,
+        Err(payload) => super::panicked(T::DESCRIPTOR.name, "mmio_read", &*payload),
+    }
+}
+
+/// A read with the `qdev_mmio_read` trace event on.
+///
+/// # Safety
+/// As [`mmio_read_untraced`].
+#[cold]
+#[inline(never)]
+unsafe extern "C" fn mmio_read_traced<T: Device, P, const R: u32>(
+    opaque: *mut c_void,
+    addr: sys::hwaddr,
+    size: c_uint,
+) -> u64 {
+    // SAFETY: see the function's contract.
+    let value = unsafe { mmio_read_untraced::<T, P, R>(opaque, addr, size) };
+    super::trace::access(T::DESCRIPTOR, false, R, addr, size, value);
     value
 }
 
@@ -85,14 +201,73 @@ pub(super) unsafe extern "C" fn mmio_write<T: Device, P, const R: u32>(
     size: c_uint,
 ) {
     if super::trace::writes() {
-        super::trace::access(T::DESCRIPTOR, true, R, addr, size, value);
+        // SAFETY: as below.
+        return unsafe { mmio_write_traced::<T, P, R>(opaque, addr, value, size) };
     }
     // SAFETY: the opaque of our regions is the instance.
-    unsafe {
-        with_device::<T, P, _>(opaque.cast(), "mmio_write", (), |dev| {
-            dev.mmio_write(R, addr, size, value)
-        })
+    unsafe { mmio_write_untraced::<T, P, R>(opaque, addr, value, size) }
+}
+
+/// # Safety
+/// As [`mmio_write`]'s: called by QEMU's memory core for one of our regions.
+#[inline(always)]
+unsafe fn mmio_write_untraced<T: Device, P, const R: u32>(
+    opaque: *mut c_void,
+    addr: sys::hwaddr,
+    value: u64,
+    size: c_uint,
+) {
+    let inst = opaque.cast::<Instance<T, P>>();
+    // SAFETY: see the function's contract.
+    let Some(dev) = (unsafe { device_in_io(inst) }) else {
+        return;
+    };
+    if dev.mmio_write_plain(R, addr, size, value) {
+        return;
     }
+    // SAFETY: see the function's contract.
+    unsafe { mmio_write_full::<T, P, R>(inst, addr, value, size) }
+}
+
+/// A write the fast path does not take, behind the panic boundary.
+///
+/// # Safety
+/// As [`mmio_write_untraced`].
+#[inline(never)]
+unsafe extern "C" fn mmio_write_full<T: Device, P, const R: u32>(
+    inst: *mut Instance<T, P>,
+    addr: sys::hwaddr,
+    value: u64,
+    size: c_uint,
+) {
+    // SAFETY: see the function's contract.
+    let Some(dev) = (unsafe { device_in_io(inst) }) else {
+        return;
+    };
+    // As in `mmio_read_full`.
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        dev.mmio_write(R, addr, size, value)
+    })) {
+        super::panicked(T::DESCRIPTOR.name, "mmio_write", &*payload);
+    }
+}
+
+/// A write with the `qdev_mmio_write` trace event on: traced before it
+/// happens, as before.
+///
+/// # Safety
+/// As [`mmio_write_untraced`].
+#[cold]
+#[inline(never)]
+unsafe extern "C" fn mmio_write_traced<T: Device, P, const R: u32>(
+    opaque: *mut c_void,
+    addr: sys::hwaddr,
+    value: u64,
+    size: c_uint,
+) {
+    super::trace::access(T::DESCRIPTOR, true, R, addr, size, value);
+    // SAFETY: see the function's contract.
+    unsafe { mmio_write_untraced::<T, P, R>(opaque, addr, value, size) }
 }
 
 pub(super) unsafe extern "C" fn config_read<T: Device, P>(

@@ -13,7 +13,6 @@
 //!     gpio_in:   [Ctx; MAX_GPIO_IN_GROUPS]  opaques of GPIO input groups
 //!     timers:    [QEMUTimer; MAX_TIMERS]    + their Ctx and TimerState
 //!     chardevs:  [CharBackend; MAX_CHARDEVS] written by the chardev properties
-//!     busy:      bool           a callback is running (re-entry guard)
 //!     state:     Option<T>      the device, built at realize
 //! }
 //! ```
@@ -96,8 +95,6 @@ pub(super) struct Instance<T: Device, P> {
     pub timer_state: [TimerState; MAX_TIMERS],
     pub chardevs: [sys::CharBackend; MAX_CHARDEVS],
     pub chardev_ctx: [Ctx; MAX_CHARDEVS],
-    /// The device is inside one of its callbacks (see `callbacks`).
-    pub busy: bool,
     /// Migration: the length and address of the device's state buffer,
     /// and the buffer itself while QEMU saves it (see `migration`).
     pub mig_len: u32,
@@ -334,7 +331,6 @@ unsafe extern "C" fn instance_init<T: Device, P: 'static>(obj: *mut sys::Object)
     // realize; regions, timers and chardevs are set up at realize.
     unsafe {
         addr_of_mut!((*inst).state).write(MaybeUninit::new(None));
-        addr_of_mut!((*inst).busy).write(false);
         addr_of_mut!((*inst).mig_len).write(0);
         addr_of_mut!((*inst).mig_buf).write(null_mut());
         addr_of_mut!((*inst).mig_saved).write(Vec::new());

@@ -15,7 +15,7 @@
 //! point.
 
 use std::ffi::CStr;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::AtomicU16;
 
 use qdev_sys as sys;
 
@@ -49,16 +49,23 @@ pub(super) fn register() {
     unsafe { syms().trace_event_register_group(group.as_mut_ptr()) };
 }
 
+// QEMU changes an event's state from its main loop with the BQL held, and
+// the MMIO callbacks run with the BQL held: the state word is read as a
+// plain load, as C trace points read theirs, so that the load folds into
+// the comparison.
+
 /// Whether reads are traced.
 #[inline(always)]
 pub(crate) fn reads() -> bool {
-    READ_STATE.load(Ordering::Relaxed) != 0
+    // SAFETY: a live static; no concurrent write (see above).
+    unsafe { READ_STATE.as_ptr().read() != 0 }
 }
 
 /// Whether writes are traced.
 #[inline(always)]
 pub(crate) fn writes() -> bool {
-    WRITE_STATE.load(Ordering::Relaxed) != 0
+    // SAFETY: as in `reads`.
+    unsafe { WRITE_STATE.as_ptr().read() != 0 }
 }
 
 /// The register at `offset` of region `region`, for the trace line.
