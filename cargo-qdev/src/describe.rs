@@ -33,6 +33,12 @@ pub struct Register {
     pub doc: String,
     /// Named fields: name, shift, bits.
     pub fields: Vec<(String, u32, u32)>,
+    /// The access sizes the register takes; empty: any size within it.
+    pub sizes: Vec<u32>,
+    /// The model does not implement it (every access is logged).
+    pub unimplemented: bool,
+    /// Bits the model does not implement (a write changing them is logged).
+    pub unimplemented_bits: u64,
 }
 
 impl Register {
@@ -204,6 +210,11 @@ impl Description {
                             masks,
                             doc: quoted,
                             fields: Vec::new(),
+                            sizes: kv(&w, "sizes")
+                                .map(|s| s.split(',').filter_map(|n| n.parse().ok()).collect())
+                                .unwrap_or_default(),
+                            unimplemented: kv(&w, "unimplemented") == Some("true"),
+                            unimplemented_bits: num(kv(&w, "unimplemented_bits")),
                         });
                     }
                 }

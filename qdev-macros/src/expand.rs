@@ -445,10 +445,14 @@ fn reg_descriptor(r: &Register) -> TokenStream {
         let (n, shift, bits) = (lit(&f.name), f.shift, f.bits);
         quote!(::qdev_runtime::FieldDescriptor { name: #n, shift: #shift, bits: #bits })
     });
+    let sizes: Vec<u32> = r.sizes.as_ref().map(|s| s.0.clone()).unwrap_or_default();
+    let (unimplemented, unimplemented_bits) = (r.unimplemented, r.unimplemented_bits);
     quote! {
         ::qdev_runtime::RegisterDescriptor {
             name: #name, offset: #offset, width: #width, reset: #reset, semantics: #sem,
-            count: #count, stride: #stride, fields: &[#(#fields),*], doc: #doc,
+            count: #count, stride: #stride, fields: &[#(#fields),*],
+            sizes: &[#(#sizes),*], unimplemented: #unimplemented,
+            unimplemented_bits: #unimplemented_bits, doc: #doc,
         }
     }
 }

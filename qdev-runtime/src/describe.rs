@@ -84,12 +84,20 @@ pub fn describe(devices: &[&DeviceDescriptor]) -> String {
             );
             for reg in r.registers {
                 let s = reg.semantics;
+                let sizes = if reg.sizes.is_empty() {
+                    "any".to_string()
+                } else {
+                    let v: Vec<String> = reg.sizes.iter().map(u32::to_string).collect();
+                    v.join(",")
+                };
                 let _ = writeln!(
                     out,
                     "register {} {} {} offset=0x{:x} width={} count={} stride={} reset=0x{:x} \
-                     rw=0x{:x} wo=0x{:x} w1c=0x{:x} w1s=0x{:x} w0c=0x{:x} toggle=0x{:x} rc=0x{:x} rs=0x{:x} reserved=0x{:x} {}",
+                     rw=0x{:x} wo=0x{:x} w1c=0x{:x} w1s=0x{:x} w0c=0x{:x} toggle=0x{:x} rc=0x{:x} rs=0x{:x} reserved=0x{:x} \
+                     sizes={sizes} unimplemented={} unimplemented_bits=0x{:x} {}",
                     d.name, r.name, reg.name, reg.offset, reg.width, reg.count, reg.stride, reg.reset,
                     s.rw, s.wo, s.w1c, s.w1s, s.w0c, s.toggle, s.rc, s.rs, s.reserved,
+                    reg.unimplemented, reg.unimplemented_bits,
                     quoted(reg.doc)
                 );
                 for f in reg.fields {

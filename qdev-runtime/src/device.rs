@@ -65,6 +65,15 @@ pub struct RegisterDescriptor {
     pub stride: u64,
     /// Named bit fields.
     pub fields: &'static [FieldDescriptor],
+    /// The access sizes (bytes) the register takes (`sizes = [...]`);
+    /// empty: any size within the register.
+    pub sizes: &'static [u32],
+    /// The model does not implement the register: every access is logged
+    /// as unimplemented (`unimplemented`).
+    pub unimplemented: bool,
+    /// Bits the model does not implement: a write changing them is logged
+    /// (`unimplemented = MASK`).
+    pub unimplemented_bits: u64,
     /// The doc comment.
     pub doc: &'static str,
 }

@@ -13,8 +13,10 @@
 //! changes. Each case starts from a device built with random valid
 //! property values (within each property's range). Besides the device's own
 //! invariants, every access is checked against the description: an access
-//! it calls invalid is logged, one it calls valid is logged only for a
-//! refused size or an unimplemented register.
+//! it calls invalid is logged (refused sizes and unimplemented registers
+//! included: the description carries both), one it calls valid is logged
+//! only for a write changing unimplemented bits (which depends on the
+//! register's current value).
 
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};

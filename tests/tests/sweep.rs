@@ -5,8 +5,9 @@
 //! before and after a system reset, in QEMU and on the mocked bus in
 //! lockstep (see `qdev_tests::lockstep` for what is compared). QEMU must
 //! keep running, log exactly the accesses the module's own description
-//! calls invalid (plus refused sizes and unimplemented registers, which it
-//! does not describe), answer every read as the mocked bus does, and the
+//! calls invalid (refused sizes and unimplemented registers included; a
+//! write changing unimplemented bits, which depends on the register's
+//! current value, is counted apart), answer every read as the mocked bus does, and the
 //! device must pass its functional check afterwards.
 //!
 //! Regions up to 4 KiB are swept at every offset. A larger region (edu's
