@@ -272,31 +272,24 @@ fn load_seq<T: Migrate + Default>(
     Ok(())
 }
 
-impl<T: Migrate + Default> Migrate for Vec<T> {
-    fn save(&self, w: &mut StateWriter) {
-        w.put_u32(self.len() as u32);
-        for v in self {
-            v.save(w);
+macro_rules! migrate_seq {
+    ($($seq:ident :: $push:ident),*) => {$(
+        impl<T: Migrate + Default> Migrate for $seq<T> {
+            fn save(&self, w: &mut StateWriter) {
+                w.put_u32(self.len() as u32);
+                for v in self {
+                    v.save(w);
+                }
+            }
+            fn load(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
+                self.clear();
+                load_seq(r, |v| self.$push(v))
+            }
         }
-    }
-    fn load(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
-        self.clear();
-        load_seq(r, |v| self.push(v))
-    }
+    )*};
 }
-
-impl<T: Migrate + Default> Migrate for std::collections::VecDeque<T> {
-    fn save(&self, w: &mut StateWriter) {
-        w.put_u32(self.len() as u32);
-        for v in self {
-            v.save(w);
-        }
-    }
-    fn load(&mut self, r: &mut StateReader<'_>) -> Result<(), Error> {
-        self.clear();
-        load_seq(r, |v| self.push_back(v))
-    }
-}
+use std::collections::VecDeque;
+migrate_seq!(Vec::push, VecDeque::push_back);
 
 impl<T: Migrate + Default> Migrate for Option<T> {
     fn save(&self, w: &mut StateWriter) {
