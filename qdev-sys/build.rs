@@ -270,7 +270,13 @@ fn main() {
     // The functions this SDK's headers declare, which the module resolves.
     let symbols: Vec<String> = FUNCTIONS
         .iter()
-        .filter(|f| text.contains(&format!("    pub {f}: unsafe extern")))
+        .filter(|f| {
+            // `pub NAME: unsafe extern ...`, on one line or (a long
+            // signature) broken after the colon.
+            let field = format!("    pub {f}:");
+            text.match_indices(&field)
+                .any(|(i, _)| text[i + field.len()..].trim_start().starts_with("unsafe extern"))
+        })
         .map(|f| format!("{f:?}"))
         .collect();
     std::fs::write(

@@ -25,3 +25,22 @@ include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 #[cfg(qemu_api = "7.2")]
 mod compat_7_2;
 include!(concat!(env!("OUT_DIR"), "/sdk.rs"));
+
+#[cfg(test)]
+mod tests {
+    /// `SYMBOLS` (what `cargo qdev check` compares with a QEMU binary)
+    /// lists the functions of the table, long signatures included (bindgen
+    /// breaks those after the field's colon).
+    #[test]
+    fn symbols_list_every_function_of_the_table() {
+        for f in [
+            "memory_region_find",
+            "address_space_rw",
+            "qemu_chr_fe_set_handlers",
+            "object_resolve_path",
+            "g_free",
+        ] {
+            assert!(super::SYMBOLS.contains(&f), "{f} missing from SYMBOLS");
+        }
+    }
+}
