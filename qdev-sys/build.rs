@@ -274,8 +274,11 @@ fn main() {
             // `pub NAME: unsafe extern ...`, on one line or (a long
             // signature) broken after the colon.
             let field = format!("    pub {f}:");
-            text.match_indices(&field)
-                .any(|(i, _)| text[i + field.len()..].trim_start().starts_with("unsafe extern"))
+            text.match_indices(&field).any(|(i, _)| {
+                text[i + field.len()..]
+                    .trim_start()
+                    .starts_with("unsafe extern")
+            })
         })
         .map(|f| format!("{f:?}"))
         .collect();
