@@ -246,3 +246,40 @@ fn the_big_lock_check_stops_qemu_on_a_thread_without_the_lock() {
         "{stderr}"
     );
 }
+
+/// Re-entry through a path QEMU's memory core does not guard: the
+/// device's interrupt is wired to its own GPIO input (`intc=` its own QOM
+/// path), so driving the line from an MMIO write calls the device's input
+/// handler while the write is still running. The runtime refuses that call
+/// (the device's `&mut self` stays the only one) and logs it; QEMU goes
+/// on, and an input change from outside is taken as usual.
+#[test]
+fn a_line_wired_back_to_the_device_is_refused_not_reentered() {
+    const BASE: u64 = 0xfe00_0000;
+    let q = fixture(
+        "pc",
+        format!("fixture-loop,id=loop,mmio={BASE:#x},irq=0,intc=/machine/peripheral/loop"),
+    )
+    .log("guest_errors")
+    .start()
+    .unwrap();
+    q.writel(BASE, 1).unwrap(); // drives the line into its own input
+    assert_eq!(
+        q.readl(BASE + 4).unwrap(),
+        0,
+        "the input handler did not run"
+    );
+    q.wait_stderr(
+        "fixture-loop: re-entrant access blocked (the device was already handling one)",
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
+    q.set_irq_in("/machine/peripheral/loop", None, 0, 1)
+        .unwrap();
+    assert_eq!(
+        q.readl(BASE + 4).unwrap(),
+        1,
+        "an input from outside is taken"
+    );
+    assert!(q.try_exit_status().unwrap().is_none(), "QEMU still runs");
+}
