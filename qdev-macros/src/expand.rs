@@ -106,7 +106,6 @@ struct Arms {
     /// as (width, offset, body).
     plain_read: Vec<(u32, TokenStream, TokenStream)>,
     plain_write: Vec<(u32, TokenStream, TokenStream)>,
-    checks: Vec<TokenStream>,
 }
 
 fn register_arms(r: &Register, arms: &mut Arms) {
@@ -186,8 +185,6 @@ fn register_arms(r: &Register, arms: &mut Arms) {
         ),
         None => (quote!(), quote!()),
     };
-
-    let _ = &arms.checks;
 
     // What the register does, by where its value lives; then one arm per
     // direction around it.
@@ -497,7 +494,6 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
     let mut plain_read_regions = Vec::new();
     let mut plain_write_regions = Vec::new();
     let mut slow_write_regions = Vec::new();
-    let mut checks = Vec::new();
     let mut region_descs = Vec::new();
     let mut bars = Vec::new();
     for (i, region) in regions.iter().enumerate() {
@@ -510,14 +506,12 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
             fast_write: Vec::new(),
             plain_read: Vec::new(),
             plain_write: Vec::new(),
-            checks: Vec::new(),
         };
         let mut by_offset = region.regs.clone();
         by_offset.sort_by_key(|r| r.offset);
         for r in &by_offset {
             register_arms(r, &mut arms);
         }
-        checks.extend(arms.checks);
         let (ra, wa) = (&arms.read, &arms.write);
         let (fra, fwa) = (&arms.fast_read, &arms.fast_write);
         let n = arms.bounds.len();
@@ -656,14 +650,6 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
         }
         None => quote!(::core::result::Result::Ok(())),
     };
-    // At reset, PCI INTx is deasserted by QEMU's PCI core: the lines
-    // forget the level the device drove.
-    let irq_fields: Vec<&Ident> = model
-        .lines
-        .iter()
-        .filter(|l| matches!(l.kind, Line::Irq))
-        .map(|l| &l.field)
-        .collect();
     // Migratable state: the migrated fields in declaration order (each
     // through `Migrate`, reported at its type when that is missing), then
     // the device's own `save`/`load` hooks, then `post_load`.
@@ -1048,8 +1034,10 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
                 gpio_out: &[#(#gpio_out_descs),*],
                 gpio_in: &[#(#gpio_in_descs),*],
                 timers: #timer_count,
-                chardevs: &[#(#chardev_names),*],
-                required_chardevs: &[#(#chardev_required),*],
+                chardevs: &[#(::qdev_runtime::ChardevDescriptor {
+                    name: #chardev_names,
+                    required: #chardev_required,
+                }),*],
                 version: #version,
                 minimum_version: #minimum_version,
             };
@@ -1106,7 +1094,6 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
             }
 
             fn reset(&mut self, _kind: ::qdev_runtime::ResetKind) {
-                #( ::qdev_runtime::__private::LineReset::bus_reset(&self.#irq_fields); )*
                 #(#resets)*
                 #reset_hook
             }
@@ -1186,7 +1173,6 @@ pub fn expand(item: &syn::ItemStruct, model: &Model, regions: &[CheckedRegion]) 
             #[doc(hidden)]
             #[allow(dead_code, clippy::all)]
             fn __qdev_check_hooks(&self) {
-                #(#checks)*
                 // The runtime reads these (dispatch, region sizes): not dead.
                 let _ = (#(&self.#used_fields,)*);
             }

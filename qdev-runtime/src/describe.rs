@@ -62,8 +62,9 @@ pub fn describe(devices: &[&DeviceDescriptor]) -> String {
         for c in d.chardevs {
             let _ = writeln!(
                 out,
-                "property {} {c} chardev default=0 {}",
+                "property {} {} chardev default=0 {}",
                 d.name,
+                c.name,
                 quoted("chardev backend ID")
             );
         }

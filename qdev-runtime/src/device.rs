@@ -159,6 +159,15 @@ pub struct GpioDescriptor {
     pub count: u32,
 }
 
+/// A chardev frontend of a device.
+#[derive(Debug, Clone, Copy)]
+pub struct ChardevDescriptor {
+    /// The property that names the backend (`chardev` by default).
+    pub name: &'static str,
+    /// Whether realize fails without a backend (`#[chardev(required)]`).
+    pub required: bool,
+}
+
 /// Everything QEMU and the mocked bus need to know about a device type.
 #[derive(Debug, Clone, Copy)]
 pub struct DeviceDescriptor {
@@ -183,9 +192,7 @@ pub struct DeviceDescriptor {
     /// Number of timers.
     pub timers: u32,
     /// Chardev frontends, by property name.
-    pub chardevs: &'static [&'static str],
-    /// Which chardevs must be given (`#[chardev(required)]`), by index.
-    pub required_chardevs: &'static [bool],
+    pub chardevs: &'static [ChardevDescriptor],
     /// The version of the migration stream (`version = N`, default 1).
     pub version: u32,
     /// The oldest stream version the device can load (`minimum_version`).

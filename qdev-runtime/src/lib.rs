@@ -65,8 +65,8 @@ pub mod qemu;
 
 pub use chardev::{CharDev, CharEvent};
 pub use device::{
-    BusKind, Device, DeviceDescriptor, FieldDescriptor, GpioDescriptor, PciIds, PropertyDescriptor,
-    PropertyKind, RegionDescriptor, RegisterDescriptor, ResetKind,
+    BusKind, ChardevDescriptor, Device, DeviceDescriptor, FieldDescriptor, GpioDescriptor, PciIds,
+    PropertyDescriptor, PropertyKind, RegionDescriptor, RegisterDescriptor, ResetKind,
 };
 pub use dma::{Dma, DmaError};
 pub use error::Error;
@@ -91,7 +91,6 @@ pub fn register<T: Device>() {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::dispatch::*;
-    pub use crate::lines::LineReset;
     pub use ctor;
 
     /// Debug builds in QEMU: stops QEMU unless the calling thread holds

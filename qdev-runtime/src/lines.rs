@@ -59,9 +59,7 @@ impl Default for Irq {
 
 impl fmt::Debug for Irq {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Irq")
-            .field("level", &self.level.get())
-            .finish()
+        f.debug_struct("Irq").field("level", &self.level()).finish()
     }
 }
 
@@ -110,54 +108,27 @@ impl Irq {
         self.set(false);
     }
 
-    /// The level the device last drove.
+    /// The level of the line: for PCI INTx as QEMU's PCI core holds it
+    /// (it deasserts INTx at a device reset), on the mocked bus as the bus
+    /// saw it last; otherwise the level the device last drove.
     pub fn level(&self) -> bool {
-        self.level.get()
-    }
-
-    /// A device reset: QEMU's PCI core deasserts a PCI device's INTx
-    /// itself (as the mocked bus does), so the level the device drove is
-    /// forgotten; other lines stay as the device drives them.
-    pub(crate) fn bus_reset(&self) {
-        let intx = match &self.sink {
+        match &self.sink {
             #[cfg(feature = "qemu")]
-            Sink::PciIntx(_) => true,
-            Sink::Mock(_, LineRef::Intx) => true,
-            _ => false,
-        };
-        if intx {
-            self.level.set(false);
+            Sink::PciIntx(dev) => crate::qemu::pci_irq_level(*dev),
+            Sink::Mock(rec, line) => rec.borrow().level(*line),
+            _ => self.level.get(),
         }
     }
 }
 
-/// Lines a device reset touches (generated code).
-#[doc(hidden)]
-pub trait LineReset {
-    /// See [`Irq::bus_reset`].
-    fn bus_reset(&self);
-}
-
-impl LineReset for Irq {
-    fn bus_reset(&self) {
-        Irq::bus_reset(self)
-    }
-}
-
-impl<const N: usize> LineReset for [Irq; N] {
-    fn bus_reset(&self) {
-        self.iter().for_each(Irq::bus_reset);
-    }
-}
-
-/// The level the device drove is migrated; loading it does not drive the
-/// line again (the interrupt controller on the other side restores its own
-/// state), so [`Irq::level`] is right on the destination. On the mocked
-/// bus, which plays the interrupt controller, the bus's view of the line
-/// comes back too, without a line event.
+/// The level is migrated; loading it does not drive the line again (the
+/// interrupt controller on the other side restores its own state, and
+/// QEMU's PCI core the level of INTx), so [`Irq::level`] is right on the
+/// destination. On the mocked bus, which plays the interrupt controller,
+/// the bus's view of the line comes back, without a line event.
 impl crate::Migrate for Irq {
     fn save(&self, w: &mut crate::StateWriter) {
-        w.put_bool(self.level.get());
+        w.put_bool(self.level());
     }
     fn load(&mut self, r: &mut crate::StateReader<'_>) -> Result<(), crate::Error> {
         let mut level = false;

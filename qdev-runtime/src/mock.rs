@@ -88,6 +88,11 @@ impl Recorder {
         self.levels.insert(line, level);
     }
 
+    /// The level the bus saw last on `line` (low before any change).
+    pub(crate) fn level(&self, line: LineRef) -> bool {
+        self.levels.get(&line).copied().unwrap_or(false)
+    }
+
     /// The level a migration brings back for `line` on the bus's side
     /// (QEMU's interrupt controller migrates its own state): no event.
     pub(crate) fn restore(&mut self, line: LineRef, level: bool) {
@@ -617,12 +622,7 @@ impl<T: Device> MockDevice<T> {
 
     /// The current level of an output line (low if never driven).
     pub fn line_level(&self, line: LineRef) -> bool {
-        self.recorder
-            .borrow()
-            .levels
-            .get(&line)
-            .copied()
-            .unwrap_or(false)
+        self.recorder.borrow().level(line)
     }
 
     /// Guest errors and unimplemented-feature messages logged on this

@@ -74,3 +74,14 @@ pub fn pattern(len: usize, seed: u32) -> Vec<u8> {
         .map(|i| (i.wrapping_add(seed).wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect()
 }
+
+/// Whether a read from a socket with a read timeout failed only for now
+/// (timed out, would block, interrupted): the caller reads again.
+pub fn retry_read(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock
+            | std::io::ErrorKind::TimedOut
+            | std::io::ErrorKind::Interrupted
+    )
+}

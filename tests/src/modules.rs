@@ -101,6 +101,26 @@ pub fn c_baseline() -> Result<PathBuf> {
     })
 }
 
+/// Runs `cargo qdev run --module MODULE -- -M none -display none -S`, which
+/// must refuse the module before QEMU starts: panics unless the launcher
+/// exits with status 1 and QEMU wrote nothing; returns the launcher's
+/// stderr (its reason).
+pub fn launcher_refusal(module: &Path) -> String {
+    let out = Command::new(tool_binary().expect("the cargo-qdev binary"))
+        .args(["run", "--module"])
+        .arg(module)
+        .args(["--", "-M", "none", "-display", "none", "-S"])
+        .output()
+        .expect("cargo qdev run starts");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        !stderr.lines().any(|l| l.starts_with("qemu-system")),
+        "QEMU itself never ran: {stderr}"
+    );
+    stderr
+}
+
 /// The `cargo-qdev` binary of this workspace, built on first use.
 pub fn tool_binary() -> Result<PathBuf> {
     once("cargo-qdev", || {

@@ -8,7 +8,8 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
 
 use qdev_tests::modules::{
-    bookworm_qemu, bookworm_qemu_version, bookworm_sdk, fake_sdk, rust_module_with_sdk, tool_binary,
+    bookworm_qemu, bookworm_qemu_version, bookworm_sdk, fake_sdk, launcher_refusal,
+    rust_module_with_sdk, tool_binary,
 };
 use qdev_tests::{LaunchError, Qemu};
 use qdev_tool::modinfo::ModuleInfo;
@@ -61,23 +62,12 @@ fn module_built_against_bookworms_qemu_7_2_refuses_to_load_into_10_0_2() {
     let built_for = format!("QEMU {} (Debian {debian})", info.qemu_version);
 
     // Through the launcher: refused before QEMU starts, both versions named.
-    let out = Command::new(tool_binary().unwrap())
-        .args(["run", "--module"])
-        .arg(&module)
-        .args(["--", "-M", "none", "-display", "none", "-S"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = launcher_refusal(&module);
     assert!(
         stderr.contains(&format!("was built for {built_for}, but ")),
         "{stderr}"
     );
     assert!(stderr.contains(" is QEMU 10.0.2 (Debian "), "{stderr}");
-    assert!(
-        !stderr.lines().any(|l| l.starts_with("qemu-system")),
-        "QEMU itself never ran: {stderr}"
-    );
 
     // The validator says so too, and names the 7.2 functions 10.0.2 lacks.
     let out = Command::new(tool_binary().unwrap())

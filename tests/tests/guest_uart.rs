@@ -14,7 +14,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use qdev_tests::guest::{Guest, GuestRun};
-use qdev_tests::host::{pattern, HostSocket};
+use qdev_tests::host::{pattern, retry_read, HostSocket};
 use qdev_tests::modules::rust_module;
 
 const UART_SCRIPT: &str = include_str!("../guest/uart.sh");
@@ -82,12 +82,7 @@ fn read_until(
                 ))
             }
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if retry_read(&e) => {}
             Err(e) => return Err(e),
         }
     }
@@ -135,13 +130,7 @@ fn host_side(sock: &HostSocket, data: &[u8], deadline: Instant, gone: &AtomicBoo
                     ))
                 }
                 Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                    ) => {}
+                Err(e) if retry_read(&e) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -156,13 +145,7 @@ fn host_side(sock: &HostSocket, data: &[u8], deadline: Instant, gone: &AtomicBoo
             match s.read(&mut chunk) {
                 Ok(0) => break,
                 Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                    ) => {}
+                Err(e) if retry_read(&e) => {}
                 Err(_) => break,
             }
         }

@@ -19,7 +19,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use qdev_tests::guest::{Guest, GuestErrorKind};
-use qdev_tests::host::HostSocket;
+use qdev_tests::host::{retry_read, HostSocket};
 use qdev_tests::modules::rust_module;
 use qdev_tests::Json;
 
@@ -71,13 +71,7 @@ fn read_lines(
                 line.clear();
             }
             Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) => {}
+            Err(e) if retry_read(&e) => {}
             Err(e) => return Err(e),
         }
     }

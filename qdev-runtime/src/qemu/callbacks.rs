@@ -149,24 +149,24 @@ unsafe fn mmio_read_untraced<T: Device, P, const R: u32>(
     if let Some(value) = dev.mmio_read_plain(R, addr, size) {
         return value;
     }
-    // SAFETY: see the function's contract.
-    unsafe { mmio_read_full::<T, P, R>(inst, addr, size) }
+    // SAFETY: `dev` is the device `device_in_io` handed out, still the
+    // only reference to it.
+    unsafe { mmio_read_full::<T, R>(dev, addr, size) }
 }
 
 /// A read the fast path does not answer, behind the panic boundary.
 ///
 /// # Safety
-/// As [`mmio_read_untraced`].
+/// `dev` is the device of an MMIO callback ([`device_in_io`]), with no
+/// other reference to it.
 #[inline(never)]
-unsafe extern "C" fn mmio_read_full<T: Device, P, const R: u32>(
-    inst: *mut Instance<T, P>,
+unsafe extern "C" fn mmio_read_full<T: Device, const R: u32>(
+    dev: *mut T,
     addr: sys::hwaddr,
     size: c_uint,
 ) -> u64 {
     // SAFETY: see the function's contract.
-    let Some(dev) = (unsafe { device_in_io(inst) }) else {
-        return 0;
-    };
+    let dev = unsafe { &mut *dev };
     // A panic in the device's code must not unwind into QEMU's C frames:
     // it stops QEMU, naming the device and the hook.
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -225,25 +225,23 @@ unsafe fn mmio_write_untraced<T: Device, P, const R: u32>(
     if dev.mmio_write_plain(R, addr, size, value) {
         return;
     }
-    // SAFETY: see the function's contract.
-    unsafe { mmio_write_full::<T, P, R>(inst, addr, value, size) }
+    // SAFETY: as in `mmio_read_untraced`.
+    unsafe { mmio_write_full::<T, R>(dev, addr, value, size) }
 }
 
 /// A write the fast path does not take, behind the panic boundary.
 ///
 /// # Safety
-/// As [`mmio_write_untraced`].
+/// As [`mmio_read_full`].
 #[inline(never)]
-unsafe extern "C" fn mmio_write_full<T: Device, P, const R: u32>(
-    inst: *mut Instance<T, P>,
+unsafe extern "C" fn mmio_write_full<T: Device, const R: u32>(
+    dev: *mut T,
     addr: sys::hwaddr,
     value: u64,
     size: c_uint,
 ) {
     // SAFETY: see the function's contract.
-    let Some(dev) = (unsafe { device_in_io(inst) }) else {
-        return;
-    };
+    let dev = unsafe { &mut *dev };
     // As in `mmio_read_full`.
     if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         dev.mmio_write(R, addr, size, value)

@@ -32,7 +32,7 @@ use crate::log::LogClass;
 
 pub(crate) use services::{
     chr_accept_input, chr_connected, chr_write, clock_ns, dma_rw, msi_mode, msi_notify,
-    set_pci_irq, system_request, timer_arm,
+    pci_irq_level, set_pci_irq, system_request, timer_arm,
 };
 
 static SYMBOLS: OnceLock<sys::QemuSymbols> = OnceLock::new();

@@ -68,7 +68,7 @@ pub(super) unsafe fn install<T: Device>(
             prop
         })
         .collect();
-    for (i, name) in d.chardevs.iter().enumerate() {
+    for (i, name) in d.chardevs.iter().map(|c| c.name).enumerate() {
         let info = data_symbol::<sys::PropertyInfo>(c"qdev_prop_chr")
             .unwrap_or_else(|| panic!("QEMU does not export qdev_prop_chr"));
         props.push(sys::Property {

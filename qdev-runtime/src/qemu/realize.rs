@@ -123,12 +123,13 @@ unsafe fn realize_common<T: Device, P>(
     let d = T::DESCRIPTOR;
     let s = syms();
     let obj = inst.cast::<sys::Object>();
-    for (i, name) in d.chardevs.iter().enumerate() {
+    for (i, c) in d.chardevs.iter().enumerate().filter(|(_, c)| c.required) {
+        let name = c.name;
         // SAFETY: the chardev properties were set before realize; the
         // backend cell lives in the instance.
         let connected =
             unsafe { s.qemu_chr_fe_backend_connected(addr_of_mut!((*inst).chardevs[i])) };
-        if d.required_chardevs.get(i) == Some(&true) && !connected {
+        if !connected {
             set_error(
                 errp,
                 &format!(

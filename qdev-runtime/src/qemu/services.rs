@@ -140,6 +140,18 @@ pub(crate) fn set_pci_irq(dev: *mut sys::PCIDevice, level: bool) {
     unsafe { syms().pci_set_irq(dev, c_int::from(level)) }
 }
 
+/// The level of PCI INTx of `dev`, as QEMU's PCI core keeps it (it
+/// deasserts INTx at reset and migrates the level with the config space).
+pub(crate) fn pci_irq_level(dev: *mut sys::PCIDevice) -> bool {
+    // SAFETY: `dev` is the realized PCI device that owns the line; its
+    // config space and `irq_state` are read under the BQL, as
+    // `pci_set_irq` does (`pci_intx`: the interrupt pin minus one).
+    unsafe {
+        let pin = *(*dev).config.add(sys::PCI_INTERRUPT_PIN as usize);
+        pin != 0 && ((*dev).irq_state >> (pin - 1)) & 1 != 0
+    }
+}
+
 /// Carries out a device's request of the machine.
 pub(crate) fn system_request(request: crate::system::SystemRequest) {
     use crate::system::SystemRequest;
