@@ -473,3 +473,147 @@ fn pl011_fifo_and_interrupt_state_survive_migration() {
         "{never_saved:?}"
     );
 }
+
+/// `fixture-sysbus`: migration version 3, loads versions 2 and 3; the
+/// register at 0x34 is `since = 3` (reset 0x33); a non-zero register at
+/// 0x38 makes its `post_load` hook refuse the state.
+fn versioned() -> QemuBuilder {
+    Qemu::builder()
+        .machine("pc")
+        .module(rust_module("qdev-fixture-two-devices").unwrap())
+        .device("fixture-sysbus,mmio=0xfed02000")
+}
+const VERSIONED: u64 = 0xfed0_2000;
+
+/// Saves `src` to a file; returns the stream.
+fn save_stream(src: &Qemu, tag: &str) -> Vec<u8> {
+    let file = target_dir().join(format!("stream-{tag}-{}.bin", std::process::id()));
+    let uri = format!("exec:cat > {}", file.display());
+    src.qmp(
+        "migrate",
+        Some(Json::object([("uri", Json::from(uri.as_str()))])),
+    )
+    .unwrap();
+    wait_for(
+        src,
+        "the migration completes",
+        |r| r["status"].as_str() == Some("completed"),
+        "query-migrate",
+    );
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    bytes
+}
+
+/// The offset of the device section's version in a stream: QEMU's
+/// section header is `idstr`, then the instance id and the version
+/// (big-endian 32 bits each). The first `fixture-sysbus` in the stream is
+/// that header (the JSON description comes last).
+fn version_at(stream: &[u8]) -> usize {
+    let id = b"fixture-sysbus";
+    let at = stream
+        .windows(id.len())
+        .position(|w| w == id)
+        .expect("the device's section");
+    at + id.len() + 4
+}
+
+/// Loads `stream` into a fresh QEMU: the running destination, or QEMU's
+/// exit status and stderr when it refused the stream.
+fn load_stream(stream: &[u8], tag: &str) -> Result<Qemu, (Option<i32>, String)> {
+    let file = target_dir().join(format!("stream-{tag}-{}.bin", std::process::id()));
+    std::fs::write(&file, stream).unwrap();
+    let dst = versioned()
+        .args(["-incoming", &format!("exec:cat {}", file.display())])
+        .start()
+        .unwrap();
+    let mut loaded = false;
+    let _ = dst.wait_until(
+        "the incoming migration ends",
+        Duration::from_secs(30),
+        || {
+            if dst.try_exit_status()?.is_some() {
+                return Ok(true);
+            }
+            let r = dst.qmp("query-status", None)?;
+            loaded = r["status"].as_str() != Some("inmigrate");
+            Ok(loaded)
+        },
+    );
+    std::fs::remove_file(&file).unwrap();
+    if loaded {
+        return Ok(dst);
+    }
+    let status = dst.wait_exit(Duration::from_secs(10)).unwrap();
+    Err((status.code(), dst.stderr()))
+}
+
+#[test]
+fn the_migration_version_reaches_qemu_which_refuses_streams_outside_it() {
+    // QEMU knows the device's versions.
+    let dump = target_dir().join(format!("vmstate-{}.json", std::process::id()));
+    let q = versioned()
+        .args(["-dump-vmstate", dump.to_str().unwrap()])
+        .start();
+    drop(q); // QEMU exits after dumping
+    let json = std::fs::read_to_string(&dump).unwrap();
+    std::fs::remove_file(&dump).unwrap();
+    let at = json
+        .find("\"fixture-sysbus\": {")
+        .expect("the device in the dump");
+    let desc = &json[at..at + 200];
+    assert!(desc.contains("\"version_id\": 3"), "{desc}");
+    assert!(desc.contains("\"minimum_version_id\": 2"), "{desc}");
+
+    let src = versioned().start().unwrap();
+    src.writel(VERSIONED + 0x08, 0x1234).unwrap(); // SRC
+    src.writel(VERSIONED + 0x34, 0x77).unwrap(); // ADDED_IN_V3
+    let stream = save_stream(&src, "v3");
+    let v = version_at(&stream);
+    assert_eq!(stream[v..v + 4], 3u32.to_be_bytes(), "saved as version 3");
+
+    // As saved, it loads.
+    let dst = load_stream(&stream, "v3").map_err(|e| e.1).unwrap();
+    assert_eq!(dst.readl(VERSIONED + 0x08).unwrap(), 0x1234);
+    assert_eq!(
+        dst.readl(VERSIONED + 0x34).unwrap(),
+        0x77,
+        "version 3 carries it"
+    );
+    drop(dst);
+
+    // Above the device's version, and below its minimum: QEMU refuses.
+    for bad in [4u32, 1] {
+        let mut s = stream.clone();
+        s[v..v + 4].copy_from_slice(&bad.to_be_bytes());
+        let Err((code, stderr)) = load_stream(&s, &format!("v{bad}")) else {
+            panic!("a version-{bad} stream was loaded");
+        };
+        assert_ne!(code, Some(0), "{stderr}");
+        assert!(stderr.contains("fixture-sysbus"), "{stderr}");
+        // `unsupported version 4 for 'fixture-sysbus' v3`, `incoming
+        // version_id 1 is too old for local minimum version_id  2`.
+        assert!(
+            stderr.contains(&format!("version {bad} "))
+                || stderr.contains(&format!("version_id {bad} ")),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_post_load_hook_refusing_the_state_fails_the_migration_naming_the_device() {
+    let src = versioned().start().unwrap();
+    src.writel(VERSIONED + 0x38, 0x5a).unwrap(); // REFUSE_LOAD
+    let stream = save_stream(&src, "refuse");
+    let Err((code, stderr)) = load_stream(&stream, "refuse") else {
+        panic!("the destination loaded a state its post_load hook refuses");
+    };
+    assert_ne!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "fixture-sysbus: cannot load its state: asked to refuse loading (REFUSE_LOAD = 0x5a)"
+        ),
+        "{stderr}"
+    );
+}
