@@ -549,7 +549,7 @@ fn load_stream(stream: &[u8], tag: &str) -> Result<Qemu, (Option<i32>, String)> 
 }
 
 #[test]
-fn the_migration_version_reaches_qemu_which_refuses_streams_outside_it() {
+fn the_migration_version_reaches_qemu_and_older_streams_load_without_newer_state() {
     // QEMU knows the device's versions.
     let dump = target_dir().join(format!("vmstate-{}.json", std::process::id()));
     let q = versioned()
@@ -579,6 +579,27 @@ fn the_migration_version_reaches_qemu_which_refuses_streams_outside_it() {
         dst.readl(VERSIONED + 0x34).unwrap(),
         0x77,
         "version 3 carries it"
+    );
+    drop(dst);
+
+    // The stream a module at version 2 would have written: no
+    // ADDED_IN_V3. The device's section data is its state buffer's length
+    // (32 bits, big-endian) and the buffer: eleven 32-bit registers, then
+    // ADDED_IN_V3, REFUSE_LOAD and the timer (16 bytes).
+    let len = u32::from_be_bytes(stream[v + 4..v + 8].try_into().unwrap());
+    assert_eq!(len, 11 * 4 + 4 + 4 + 16, "the buffer as this test knows it");
+    let mut v2 = stream[..v].to_vec();
+    v2.extend(2u32.to_be_bytes());
+    v2.extend((len - 4).to_be_bytes());
+    let buf = v + 8;
+    v2.extend(&stream[buf..buf + 44]);
+    v2.extend(&stream[buf + 48..]);
+    let dst = load_stream(&v2, "v2").map_err(|e| e.1).unwrap();
+    assert_eq!(dst.readl(VERSIONED + 0x08).unwrap(), 0x1234, "loaded");
+    assert_eq!(
+        dst.readl(VERSIONED + 0x34).unwrap(),
+        0x33,
+        "since = 3: a version-2 stream leaves it at its reset value"
     );
     drop(dst);
 
